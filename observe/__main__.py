@@ -1,0 +1,5 @@
+import sys
+
+from observe.cli import main
+
+sys.exit(main())

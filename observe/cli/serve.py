@@ -1,0 +1,98 @@
+"""`observe serve`: the API server, with graceful shutdown on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from typing import Any
+
+from aiohttp import web
+
+from observe.api.app import create_app
+from observe.settings import Settings, load_settings
+
+# Flags mirror Settings fields; None means "not given", so the file and environment still apply.
+SERVE_FLAGS = ("prometheus_url", "host", "port", "window", "refresh", "percentile_refresh", "query_timeout",
+               "log_format")  # fmt: skip
+
+
+def add_settings_flags(parser: argparse.ArgumentParser, names: tuple[str, ...] = SERVE_FLAGS) -> None:
+    parser.add_argument("--config", help="YAML file of settings (keys as the flags, with underscores)")
+    for name in names:
+        default = getattr(Settings(), name)
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            default=None,
+            type=type(default),
+            help=f"default {default}; env OBSERVE_{name.upper()}",
+        )
+
+
+def settings_from_args(args: argparse.Namespace, names: tuple[str, ...] = SERVE_FLAGS) -> Settings:
+    return load_settings({n: getattr(args, n) for n in names}, config_file=args.config)
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("serve", help="run the API server")
+    add_settings_flags(parser)
+    parser.set_defaults(run=run)
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": record.created, "level": record.levelname, "logger": record.name,
+                 "message": record.getMessage()}  # fmt: skip
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
+async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Start `app` and return its runner and the bound port (port 0 picks a free one)."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server = site._server
+    sockets = getattr(server, "sockets", None) or []
+    bound = sockets[0].getsockname()[1] if sockets else port
+    return runner, bound
+
+
+async def wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _serve(settings: Settings) -> None:
+    runner, port = await start_site(create_app(settings), settings.host, settings.port)
+    logging.getLogger("observe").info("serving on http://%s:%d (Prometheus %s)", settings.host, port,
+                                      settings.prometheus_url)  # fmt: skip
+    try:
+        await wait_for_signal()
+    finally:
+        await runner.cleanup()
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    configure_logging(settings.log_format)
+    asyncio.run(_serve(settings))
+    return 0

@@ -1,0 +1,83 @@
+"""Node identity: which Istio labels make a node for each graph type, and the node id string."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from observe.errors import BadQuery
+
+UNKNOWN = "unknown"
+
+# Kubernetes namespace names are RFC 1123 DNS labels.
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class GraphType(StrEnum):
+    SERVICE = "service"
+    APP = "app"
+    VERSIONED_APP = "versioned-app"
+    WORKLOAD = "workload"
+
+    @classmethod
+    def parse(cls, raw: str) -> GraphType:
+        try:
+            return cls(raw)
+        except ValueError:
+            allowed = ", ".join(t.value for t in cls)
+            raise BadQuery(f"invalid graph type '{raw}': expected one of {allowed}", field="graph") from None
+
+
+class NodeKind(StrEnum):
+    APP = "app"
+    SERVICE = "service"
+    WORKLOAD = "workload"
+    UNKNOWN = "unknown"
+
+
+def validate_namespace(name: str, field: str = "namespace") -> str:
+    if not _DNS_LABEL.match(name):
+        raise BadQuery(f"invalid namespace '{name}': expected a DNS label like 'bookinfo'", field=field)
+    return name
+
+
+def parse_namespaces(raw: str | None) -> frozenset[str]:
+    """Comma-separated namespaces; empty means every namespace."""
+    if not raw:
+        return frozenset()
+    return frozenset(validate_namespace(part.strip()) for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NodeKey:
+    """A node of the graph. Fields a graph type does not use are empty strings.
+
+    Identity is the id: for app nodes the workload is description, not identity (two workloads of one
+    app+version are one versioned-app node), so equality and hashing go by (kind, id).
+    """
+
+    kind: NodeKind
+    namespace: str
+    app: str = ""
+    version: str = ""
+    workload: str = ""
+    service: str = ""
+
+    @property
+    def id(self) -> str:
+        if self.kind is NodeKind.UNKNOWN:
+            return UNKNOWN
+        if self.kind is NodeKind.SERVICE:
+            return f"{self.namespace}/svc/{self.service}"
+        if self.kind is NodeKind.WORKLOAD:
+            return f"{self.namespace}/wl/{self.workload}"
+        if self.version:
+            return f"{self.namespace}/{self.app}/{self.version}"
+        return f"{self.namespace}/{self.app}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NodeKey) and (self.kind, self.id) == (other.kind, other.id)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.id))

@@ -1,0 +1,117 @@
+"""Topology build: typed samples → a networkx DiGraph of nodes and edges with their statistics.
+
+Steps: (1) map each sample's two sides to nodes of the graph type (model.nodes); (2) fold every rate of an
+edge into one EdgeStats (destination-reported rates plus source-reported rates of requests that reached no
+workload; anything else source-reported is ignored here so no request counts twice); (3) attach the
+percentiles of the edge; (4) keep the edges touching the selected namespaces (none selected = all);
+(5) node health is the worst health of its inbound edges, and rps_in/rps_out are sums over its edges.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+import networkx as nx
+
+from observe.model.edge_stats import EdgeStats, Health, HealthThresholds, Percentile, fold_rates
+from observe.model.ids import UNKNOWN, GraphType, NodeKey
+from observe.model.nodes import destination_node, source_node
+from observe.model.quantiles import ENVOY_BUCKETS_MS
+from observe.model.samples import LatencyQuantile, Reporter, RequestRate
+
+EdgeKey = tuple[NodeKey, NodeKey]
+
+
+@dataclass(frozen=True, slots=True)
+class MissingSource:
+    source: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Topology:
+    graph_type: GraphType
+    as_of: float
+    window_s: float
+    graph: nx.DiGraph
+    missing: tuple[MissingSource, ...] = ()
+    stale: bool = False
+    thresholds: HealthThresholds = field(default_factory=HealthThresholds)
+
+    def edge_stats(self, source: str, target: str) -> EdgeStats:
+        stats: EdgeStats = self.graph.edges[source, target]["stats"]
+        return stats
+
+    def node_key(self, node_id: str) -> NodeKey:
+        key: NodeKey = self.graph.nodes[node_id]["key"]
+        return key
+
+    def node_health(self, node_id: str) -> Health:
+        inbound = [self.edge_stats(s, node_id).health(self.thresholds) for s, _ in self.graph.in_edges(node_id)]
+        return max(inbound, key=lambda h: h.rank, default=Health.IDLE)
+
+
+def counts_for_edge(rate: RequestRate) -> bool:
+    """Destination reports count; source reports only for requests that never reached a workload."""
+    if rate.reporter is Reporter.DESTINATION:
+        return True
+    return rate.edge.destination.workload in ("", UNKNOWN)
+
+
+def group_rates(rates: Iterable[RequestRate], graph: GraphType) -> dict[EdgeKey, list[RequestRate]]:
+    grouped: dict[EdgeKey, list[RequestRate]] = defaultdict(list)
+    for rate in rates:
+        if counts_for_edge(rate):
+            grouped[source_node(rate.edge, graph), destination_node(rate.edge, graph)].append(rate)
+    return grouped
+
+
+def percentiles_by_edge(
+    quantiles: Iterable[LatencyQuantile], graph: GraphType, bounds: tuple[float, ...]
+) -> dict[EdgeKey, dict[float, Percentile]]:
+    by_edge: dict[EdgeKey, dict[float, Percentile]] = defaultdict(dict)
+    for sample in quantiles:
+        if sample.value_ms == sample.value_ms:  # NaN: no requests on the edge in the window
+            key = (source_node(sample.edge, graph), destination_node(sample.edge, graph))
+            by_edge[key][sample.quantile] = Percentile.estimate(sample.value_ms, bounds)
+    return by_edge
+
+
+def build_topology(
+    graph_type: GraphType,
+    rates: Iterable[RequestRate],
+    quantiles: Iterable[LatencyQuantile],
+    *,
+    as_of: float,
+    window_s: float,
+    namespaces: frozenset[str] = frozenset(),
+    bounds: tuple[float, ...] | None = None,
+    thresholds: HealthThresholds | None = None,
+) -> Topology:
+    percentiles = percentiles_by_edge(quantiles, graph_type, bounds or ENVOY_BUCKETS_MS)
+    graph = nx.DiGraph()
+    for (src, dst), edge_rates in group_rates(rates, graph_type).items():
+        if namespaces and src.namespace not in namespaces and dst.namespace not in namespaces:
+            continue
+        stats = replace(fold_rates(edge_rates), percentiles=percentiles.get((src, dst), {}))
+        for key in (src, dst):
+            _add_node(graph, key)
+        graph.add_edge(src.id, dst.id, stats=stats)
+    return Topology(graph_type, as_of, window_s, graph, thresholds=thresholds or HealthThresholds())
+
+
+def _add_node(graph: nx.DiGraph, key: NodeKey) -> None:
+    if key.id not in graph:
+        graph.add_node(key.id, key=key, workloads=set())
+    if key.workload:
+        graph.nodes[key.id]["workloads"].add(key.workload)
+
+
+def node_rates(topology: Topology, node_id: str) -> Mapping[str, float]:
+    g = topology.graph
+    return {
+        "rps_in": sum(topology.edge_stats(s, node_id).rps for s, _ in g.in_edges(node_id)),
+        "rps_out": sum(topology.edge_stats(node_id, t).rps for _, t in g.out_edges(node_id)),
+    }

@@ -1,0 +1,72 @@
+"""Topology use case: a (graph, namespaces, window, at) request → the wire topology, from shared snapshots.
+
+The snapshot (raw samples) is shared per query set; the graph for a graph type and namespace selection is
+built from it off the event loop, and the wire answer is memoised per snapshot so repeated viewers of the same
+view cost neither queries nor CPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+
+from observe.model.edge_stats import HealthThresholds
+from observe.model.ids import GraphType
+from observe.model.topology import Topology, build_topology
+from observe.model.wire import WireTopology, topology_to_wire
+from observe.services.refresh import Snapshot, SnapshotCache, ViewKey
+from observe.sources.istio_queries import quantiles_query, rates_query
+
+
+@dataclass(frozen=True, slots=True)
+class TopologyRequest:
+    graph: GraphType
+    namespaces: frozenset[str]
+    window_s: float
+    at: float | None = None  # None: live
+
+
+@dataclass
+class TopologyService:
+    snapshots: SnapshotCache
+    thresholds: HealthThresholds = field(default_factory=HealthThresholds)
+    bounds: tuple[float, ...] | None = None
+    _memo: OrderedDict[tuple[TopologyRequest, int], WireTopology] = field(default_factory=OrderedDict)
+
+    @staticmethod
+    def view_key(graph: GraphType, window_s: float) -> ViewKey:
+        return ViewKey(rates_query(graph, window_s), quantiles_query(graph, window_s))
+
+    async def snapshot(self, request: TopologyRequest) -> Snapshot:
+        key = self.view_key(request.graph, request.window_s)
+        if request.at is None:
+            return await self.snapshots.live(key)
+        return await self.snapshots.history(key, request.at)
+
+    def build(self, request: TopologyRequest, snap: Snapshot) -> Topology:
+        topology = build_topology(
+            request.graph,
+            snap.rates,
+            snap.quantiles,
+            as_of=snap.as_of,
+            window_s=request.window_s,
+            namespaces=request.namespaces,
+            bounds=self.bounds,
+            thresholds=self.thresholds,
+        )
+        return replace(topology, missing=snap.missing, stale=snap.stale)
+
+    async def topology(self, request: TopologyRequest) -> Topology:
+        snap = await self.snapshot(request)
+        return await asyncio.to_thread(self.build, request, snap)
+
+    async def wire(self, request: TopologyRequest) -> WireTopology:
+        snap = await self.snapshot(request)
+        memo_key = (request, snap.serial)
+        if memo_key not in self._memo:
+            self._memo[memo_key] = await asyncio.to_thread(lambda: topology_to_wire(self.build(request, snap)))
+            while len(self._memo) > 64:
+                self._memo.popitem(last=False)
+        self._memo.move_to_end(memo_key)
+        return self._memo[memo_key]

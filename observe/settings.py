@@ -1,0 +1,115 @@
+"""Frozen Settings from defaults < YAML config file < OBSERVE_* environment < command-line flags.
+
+This module is the only reader of os.environ. Every option has one name used three ways: the field
+`prometheus_url`, the YAML key `prometheus_url`, the variable `OBSERVE_PROMETHEUS_URL`, the flag
+`--prometheus-url`. Durations are written as in PromQL (`10s`, `1m`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from observe.errors import BadQuery
+from observe.model.durations import parse_duration
+
+ENV_PREFIX = "OBSERVE_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    prometheus_url: str = "http://127.0.0.1:9090"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    window: str = "1m"  # default topology window
+    refresh: str = "10s"  # rate refresh cadence of a live view
+    percentile_refresh: str = "30s"  # histogram_quantile cadence (they cost far more than rates)
+    query_timeout: str = "5s"  # per PromQL query
+    view_idle_timeout: str = "5m"  # stop refreshing a view nobody asked for in this long
+    healthy_success_rate: float = 0.99
+    degraded_success_rate: float = 0.95
+    log_format: str = "text"  # text | json
+
+    @property
+    def window_s(self) -> float:
+        return parse_duration(self.window, "window")
+
+    @property
+    def refresh_s(self) -> float:
+        return parse_duration(self.refresh, "refresh")
+
+    @property
+    def percentile_refresh_s(self) -> float:
+        return parse_duration(self.percentile_refresh, "percentile_refresh")
+
+    @property
+    def query_timeout_s(self) -> float:
+        return parse_duration(self.query_timeout, "query_timeout")
+
+    @property
+    def view_idle_timeout_s(self) -> float:
+        return parse_duration(self.view_idle_timeout, "view_idle_timeout")
+
+    def validate(self) -> Settings:
+        for name in ("window", "refresh", "percentile_refresh", "query_timeout", "view_idle_timeout"):
+            parse_duration(getattr(self, name), name)
+        if self.log_format not in ("text", "json"):
+            raise BadQuery(f"invalid log_format '{self.log_format}': expected text or json", field="log_format")
+        if not 0 < self.degraded_success_rate <= self.healthy_success_rate <= 1:
+            raise BadQuery("success-rate thresholds must satisfy 0 < degraded <= healthy <= 1", field="health")
+        return self
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    target = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if target == "int":
+            return int(raw)
+        if target == "float":
+            return float(raw)
+    except (TypeError, ValueError):
+        raise BadQuery(f"invalid {name} '{raw}': expected a number", field=name) from None
+    return str(raw)
+
+
+def _known(values: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    names = {f.name for f in fields(Settings)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise BadQuery(f"unknown setting(s) in {origin}: {', '.join(unknown)}", field=unknown[0])
+    return {k: _coerce(k, v) for k, v in values.items() if v is not None}
+
+
+def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    names = {f.name for f in fields(Settings)}
+    picked = {k[len(ENV_PREFIX) :].lower(): v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
+    return _known({k: v for k, v in picked.items() if k in names}, "environment")
+
+
+def from_file(path: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise BadQuery(f"cannot read config file {path}: {exc}", field="config") from None
+    if not isinstance(data, dict):
+        raise BadQuery(f"config file {path} must hold a mapping of settings", field="config")
+    return _known({k.replace("-", "_"): v for k, v in data.items()}, path)
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    config_file: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Defaults, then the YAML file, then OBSERVE_* variables, then flags that were given (not None)."""
+    settings = Settings()
+    if config_file:
+        settings = replace(settings, **from_file(config_file))
+    settings = replace(settings, **from_env(os.environ if environ is None else environ))
+    settings = replace(settings, **_known(dict(flags or {}), "flags"))
+    return settings.validate()

@@ -1,0 +1,117 @@
+"""Prometheus adapter: prometheus-api-client behind the MetricsSource port.
+
+The client is blocking (requests), so each call runs in a small dedicated thread pool, never on the event
+loop. Its defaults are unsafe for a live screen (no timeout; three retries on 503, which re-runs a query
+that already timed out), so retries are off and every call carries an explicit timeout, passed both to the
+HTTP request and to Prometheus itself (`timeout=` parameter) so the server stops the work too.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import requests
+from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from urllib3.util.retry import Retry
+
+from observe.errors import SourceUnavailable
+from observe.model.durations import format_duration
+from observe.model.samples import RangeSeries, VectorSample
+
+T = TypeVar("T")
+_STATUS = re.compile(r"HTTP Status Code (\d+) \((b['\"].*['\"])\)$", re.DOTALL)
+
+
+class PrometheusSource:
+    name = "prometheus"
+
+    def __init__(self, url: str, *, max_workers: int = 4, headers: dict[str, str] | None = None) -> None:
+        self.url = url.rstrip("/")
+        self._session = requests.Session()
+        self._session.headers.update(headers or {})
+        self._client = PrometheusConnect(url=self.url, session=self._session, retry=Retry(total=0))
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="prometheus")
+        self.queries_issued = 0
+
+    async def _call(self, fn: Callable[[], T], timeout_s: float) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            # The HTTP timeout bounds the thread; the outer one guards against a stuck pool.
+            return await asyncio.wait_for(loop.run_in_executor(self._pool, fn), timeout_s + 1.0)
+        except (TimeoutError, requests.Timeout):
+            raise SourceUnavailable(self.name, f"timeout after {timeout_s:g}s") from None
+        except requests.ConnectionError as exc:
+            raise SourceUnavailable(self.name, f"cannot connect to {self.url}: {_root_cause(exc)}") from None
+        except requests.RequestException as exc:
+            raise SourceUnavailable(self.name, f"request to {self.url} failed: {exc}") from None
+        except PrometheusApiClientException as exc:
+            raise SourceUnavailable(self.name, describe_api_error(str(exc))) from None
+        except (ValueError, KeyError) as exc:
+            raise SourceUnavailable(self.name, f"unexpected answer from {self.url}: {exc}") from None
+
+    async def query(self, promql: str, at: float, timeout_s: float) -> list[VectorSample]:
+        params = {"time": f"{at:.3f}", "timeout": format_duration(timeout_s)}
+        self.queries_issued += 1
+        result: list[dict[str, Any]] = await self._call(
+            lambda: self._client.custom_query(promql, params=params, timeout=timeout_s), timeout_s
+        )
+        return [VectorSample(dict(r["metric"]), float(r["value"][1])) for r in result]
+
+    async def query_range(
+        self, promql: str, start: float, end: float, step_s: float, timeout_s: float
+    ) -> list[RangeSeries]:
+        self.queries_issued += 1
+        result: list[dict[str, Any]] = await self._call(
+            lambda: self._client.custom_query_range(
+                promql,
+                start_time=datetime.fromtimestamp(start, UTC),
+                end_time=datetime.fromtimestamp(end, UTC),
+                step=format_duration(step_s),
+                params={"timeout": format_duration(timeout_s)},
+                timeout=timeout_s,
+            ),
+            timeout_s,
+        )
+        return [
+            RangeSeries(dict(r["metric"]), tuple((float(t), float(v)) for t, v in r["values"])) for r in result
+        ]
+
+    async def ready(self, timeout_s: float) -> bool:
+        def probe() -> bool:
+            return self._session.get(f"{self.url}/-/ready", timeout=timeout_s).ok
+
+        try:
+            return await self._call(probe, timeout_s)
+        except SourceUnavailable:
+            return False
+
+    async def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
+
+
+def describe_api_error(message: str) -> str:
+    """Prometheus's own words from 'HTTP Status Code 503 (b'{"errorType":"timeout",…}')'."""
+    match = _STATUS.search(message)
+    if not match:
+        return message
+    status = match.group(1)
+    try:
+        body = json.loads(ast.literal_eval(match.group(2)))
+        return f"Prometheus answered HTTP {status} ({body.get('errorType', 'error')}): {body.get('error', '')}"
+    except (ValueError, SyntaxError, AttributeError):
+        return f"Prometheus answered HTTP {status}"
+
+
+def _root_cause(exc: BaseException) -> str:
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return str(exc) or type(exc).__name__

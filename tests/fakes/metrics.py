@@ -1,0 +1,51 @@
+"""FakeMetricsSource: an in-memory MetricsSource that answers queries from canned vectors and counts calls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from observe.errors import SourceUnavailable
+from observe.model.samples import RangeSeries, VectorSample
+
+Answer = Callable[[str, float], list[VectorSample]]
+
+
+@dataclass
+class FakeMetricsSource:
+    """Answers `rates` queries (no histogram_quantile) and `quantiles` queries from the given vectors."""
+
+    rates: list[VectorSample] = field(default_factory=list)
+    quantiles: list[VectorSample] = field(default_factory=list)
+    delay_s: float = 0.0
+    fail: str | None = None  # an error message makes every query fail with it
+    fail_quantiles: str | None = None
+    ready_answer: bool = True
+    calls: list[tuple[str, float]] = field(default_factory=list)
+    name: str = "prometheus"
+    url: str = "http://fake-prometheus"
+
+    async def query(self, promql: str, at: float, timeout_s: float) -> list[VectorSample]:
+        self.calls.append((promql, at))
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        is_quantile = "histogram_quantile" in promql
+        if self.fail or (is_quantile and self.fail_quantiles):
+            raise SourceUnavailable(self.name, (self.fail or self.fail_quantiles) or "")
+        return list(self.quantiles if is_quantile else self.rates)
+
+    async def query_range(
+        self, promql: str, start: float, end: float, step_s: float, timeout_s: float
+    ) -> list[RangeSeries]:
+        self.calls.append((promql, end))
+        return []
+
+    async def ready(self, timeout_s: float) -> bool:
+        return self.ready_answer
+
+    async def close(self) -> None:
+        return None
+
+    def count(self, kind: str) -> int:
+        return sum(1 for q, _ in self.calls if ("histogram_quantile" in q) == (kind == "quantiles"))

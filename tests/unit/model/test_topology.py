@@ -1,0 +1,127 @@
+import math
+
+import pytest
+
+from observe.model.edge_stats import Health, HealthThresholds
+from observe.model.ids import GraphType, NodeKey, NodeKind
+from observe.model.samples import LatencyQuantile, VectorSample
+from observe.model.topology import build_topology
+from observe.model.wire import topology_to_wire
+from observe.sources.istio_queries import edge_labels, parse_quantiles, parse_rates
+from tests.unit.bookinfo_samples import PRODUCTPAGE_SRC, REVIEWS, REVIEWS_SVC, bookinfo_rates
+
+AS_OF = 1795414065.0
+
+
+def build(graph: GraphType = GraphType.VERSIONED_APP, quantiles: list[LatencyQuantile] | None = None,
+          namespaces: frozenset[str] = frozenset()):  # type: ignore[no-untyped-def]  # fmt: skip
+    return build_topology(graph, parse_rates(bookinfo_rates()), quantiles or [], as_of=AS_OF, window_s=60,
+                          namespaces=namespaces)  # fmt: skip
+
+
+def test_versioned_app_edges_and_reporter_dedup() -> None:
+    topo = build()
+    edges = set(topo.graph.edges)
+    assert edges == {
+        ("unknown", "bookinfo/productpage/v1"),
+        ("bookinfo/productpage/v1", "bookinfo/reviews/v1"),
+        ("bookinfo/productpage/v1", "bookinfo/reviews/v2"),
+        ("bookinfo/productpage/v1", "bookinfo/reviews/v3"),
+        ("bookinfo/productpage/v1", "bookinfo/details/unknown"),
+        ("bookinfo/reviews/v2", "bookinfo/ratings/v1"),
+        ("bookinfo/productpage/v1", "bookinfo/svc/reviews"),
+    }
+    # the source-reported copy of productpage→reviews-v1 is not added to the destination one
+    assert topo.edge_stats("bookinfo/productpage/v1", "bookinfo/reviews/v1").rps == pytest.approx(3.0)
+
+
+def test_success_rate_4xx_and_5xx() -> None:
+    topo = build()
+    v2 = topo.edge_stats("bookinfo/productpage/v1", "bookinfo/reviews/v2")
+    assert v2.rps == pytest.approx(3.0)
+    assert v2.success_rate == pytest.approx(0.8)
+    assert v2.error_rate_5xx == pytest.approx(0.2)
+    v3 = topo.edge_stats("bookinfo/productpage/v1", "bookinfo/reviews/v3")
+    assert v3.success_rate == pytest.approx(1.0)  # a 404 is the caller's problem, not a failure
+    assert v3.rate_4xx == pytest.approx(0.1 / 3.0)
+    assert v2.health(HealthThresholds()) is Health.FAILING
+    assert topo.node_health("bookinfo/reviews/v2") is Health.FAILING
+
+
+def test_unreached_requests_go_to_a_service_node_with_their_flags() -> None:
+    topo = build()
+    stats = topo.edge_stats("bookinfo/productpage/v1", "bookinfo/svc/reviews")
+    assert stats.rps == pytest.approx(0.5)
+    assert dict(stats.flags) == {"UO": pytest.approx(0.5)}
+    assert stats.success_rate == pytest.approx(0.0)
+    assert topo.node_key("bookinfo/svc/reviews").kind is NodeKind.SERVICE
+
+
+def test_missing_version_is_unknown_not_dropped() -> None:
+    key = build().node_key("bookinfo/details/unknown")
+    assert (key.app, key.version) == ("details", "unknown")
+
+
+def test_app_graph_merges_versions() -> None:
+    topo = build(GraphType.APP)
+    stats = topo.edge_stats("bookinfo/productpage", "bookinfo/reviews")
+    assert stats.rps == pytest.approx(3.0 + 3.0 + 3.0)
+    assert stats.success_rate == pytest.approx(1 - 0.6 / 9.0)
+    assert ("bookinfo/reviews", "bookinfo/ratings") in topo.graph.edges
+
+
+def test_workload_graph_uses_workload_ids() -> None:
+    topo = build(GraphType.WORKLOAD)
+    assert ("bookinfo/wl/productpage-v1", "bookinfo/wl/reviews-v2") in topo.graph.edges
+    key = topo.node_key("bookinfo/wl/reviews-v2")
+    assert (key.kind, key.app, key.version) == (NodeKind.WORKLOAD, "reviews", "v2")
+
+
+def test_service_graph_uses_destination_services() -> None:
+    topo = build(GraphType.SERVICE)
+    stats = topo.edge_stats("bookinfo/svc/productpage", "bookinfo/svc/reviews")
+    # served requests of all versions plus the unreached (UO) ones all land on the reviews service
+    assert stats.rps == pytest.approx(9.0 + 0.5)
+    assert "UO" in stats.flags
+
+
+def test_namespace_filter_keeps_edges_touching_selection() -> None:
+    assert build(namespaces=frozenset({"other"})).graph.number_of_edges() == 0
+    assert build(namespaces=frozenset({"bookinfo"})).graph.number_of_edges() == 7
+
+
+def test_percentiles_attach_with_bucket_bounds() -> None:
+    edge = edge_labels({**PRODUCTPAGE_SRC, **REVIEWS["v2"], "destination_service": REVIEWS_SVC})
+    quantiles = [LatencyQuantile(edge, 0.99, 88.0), LatencyQuantile(edge, 0.5, 12.0),
+                 LatencyQuantile(edge, 0.95, math.nan)]  # fmt: skip
+    stats = build(quantiles=quantiles).edge_stats("bookinfo/productpage/v1", "bookinfo/reviews/v2")
+    p99 = stats.percentiles[0.99]
+    assert (p99.value_ms, p99.lower_ms, p99.upper_ms, p99.overflow) == (88.0, 50, 100, False)
+    assert 0.95 not in stats.percentiles  # NaN: no requests in the window
+
+
+def test_parse_quantiles_reads_the_union_label() -> None:
+    labels = {**PRODUCTPAGE_SRC, **REVIEWS["v1"], "destination_service": REVIEWS_SVC, "quantile": "0.95"}
+    [q] = parse_quantiles([VectorSample(labels, 40.1)])
+    assert (q.quantile, q.value_ms, q.edge.destination.version) == (0.95, 40.1, "v1")
+
+
+def test_wire_shape() -> None:
+    wire = topology_to_wire(build())
+    assert wire["graph"] == "versioned-app" and wire["window_s"] == 60 and wire["stale"] is False
+    edge = next(e for e in wire["edges"] if e["target"] == "bookinfo/reviews/v2")
+    assert set(edge) >= {
+        "source", "target", "protocol", "rps", "success_rate", "error_rate_5xx", "rate_4xx", "p50_ms", "p95_ms",
+        "p99_ms", "p99_bounds_ms", "responses", "flags", "seen_by", "health",
+    }  # fmt: skip
+    assert edge["responses"] == {"200": 2.4, "500": 0.6}
+    assert edge["p99_ms"] is None and edge["health"] == "failing"
+    node = next(n for n in wire["nodes"] if n["id"] == "bookinfo/reviews/v2")
+    assert node["workload"] == "reviews-v2" and node["rps_in"] == 3.0 and node["rps_out"] == 3.0
+
+
+def test_node_identity_ignores_workload_for_app_nodes() -> None:
+    a = NodeKey(NodeKind.APP, "ns", app="a", version="v1", workload="a-v1")
+    b = NodeKey(NodeKind.APP, "ns", app="a", version="v1", workload="a-v1-canary")
+    assert a == b and hash(a) == hash(b)
+    assert NodeKey(NodeKind.WORKLOAD, "ns", workload="x") != NodeKey(NodeKind.WORKLOAD, "ns", workload="y")

@@ -1,0 +1,131 @@
+import asyncio
+
+import pytest
+
+from observe.model.ids import GraphType
+from observe.services.refresh import RefreshPolicy, SnapshotCache
+from observe.services.topology import TopologyRequest, TopologyService
+from tests.fakes.metrics import FakeMetricsSource
+from tests.unit.bookinfo_samples import bookinfo_rates
+
+
+class Clock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def service(source: FakeMetricsSource, clock: Clock, **policy: float) -> TopologyService:
+    return TopologyService(SnapshotCache(source, RefreshPolicy(**policy), clock=clock))  # type: ignore[arg-type]
+
+
+def live(graph: GraphType = GraphType.VERSIONED_APP, ns: frozenset[str] = frozenset()) -> TopologyRequest:
+    return TopologyRequest(graph, ns, 60.0)
+
+
+async def test_concurrent_viewers_share_one_query_set() -> None:
+    source = FakeMetricsSource(rates=bookinfo_rates(), delay_s=0.05)
+    svc = service(source, Clock())
+    namespace_sets = [frozenset(), frozenset({"bookinfo"}), frozenset({f"ns{i}" for i in range(200)})]
+    answers = await asyncio.gather(*(svc.wire(live(ns=namespace_sets[i % 3])) for i in range(50)))
+    assert source.count("rates") == 1 and source.count("quantiles") == 1
+    assert len(answers[0]["edges"]) == 7 and answers[2]["edges"] == []
+
+
+async def test_versioned_app_and_workload_share_queries_but_not_app() -> None:
+    source = FakeMetricsSource(rates=bookinfo_rates())
+    svc = service(source, Clock())
+    await svc.wire(live(GraphType.VERSIONED_APP))
+    await svc.wire(live(GraphType.WORKLOAD))
+    assert source.count("rates") == 1
+    await svc.wire(live(GraphType.APP))
+    assert source.count("rates") == 2
+
+
+async def test_ttl_and_percentile_cadence() -> None:
+    source = FakeMetricsSource(rates=bookinfo_rates())
+    clock = Clock()
+    svc = service(source, clock, refresh_s=10, percentile_refresh_s=30)
+    await svc.wire(live())
+    clock.now += 5
+    await svc.wire(live())
+    assert (source.count("rates"), source.count("quantiles")) == (1, 1)  # fresh: served from cache
+    clock.now += 6
+    await svc.wire(live())
+    assert (source.count("rates"), source.count("quantiles")) == (2, 1)  # rates due, percentiles not yet
+    clock.now += 25
+    await svc.wire(live())
+    assert (source.count("rates"), source.count("quantiles")) == (3, 2)
+
+
+async def test_failure_serves_last_good_as_stale_with_missing() -> None:
+    source = FakeMetricsSource(rates=bookinfo_rates())
+    clock = Clock()
+    svc = service(source, clock, refresh_s=10)
+    good = await svc.wire(live())
+    source.fail = "timeout after 5s"
+    clock.now += 11
+    stale = await svc.wire(live())
+    assert stale["stale"] is True
+    # percentiles were not due yet (30 s cadence), so only the rates are missing
+    assert stale["missing"] == [{"source": "prometheus", "error": "rates: timeout after 5s"}]
+    assert stale["edges"] == good["edges"] and stale["as_of"] == good["as_of"]
+    source.fail = None
+    clock.now += 11
+    recovered = await svc.wire(live())
+    assert recovered["stale"] is False and recovered["missing"] == [] and recovered["as_of"] == clock.now
+
+
+async def test_no_data_ever_says_what_is_missing() -> None:
+    source = FakeMetricsSource(fail="cannot connect to http://127.0.0.1:1: refused")
+    answer = await service(source, Clock()).wire(live())
+    assert answer["edges"] == [] and answer["missing"][0]["source"] == "prometheus"
+    assert "refused" in answer["missing"][0]["error"]
+
+
+async def test_dead_source_is_not_hammered_within_ttl() -> None:
+    source = FakeMetricsSource(fail="down")
+    clock = Clock()
+    svc = service(source, clock, refresh_s=10)
+    for _ in range(20):
+        await svc.wire(live())
+    assert source.count("rates") == 1
+
+
+async def test_percentile_failure_keeps_rates_fresh() -> None:
+    source = FakeMetricsSource(rates=bookinfo_rates(), fail_quantiles="timeout after 5s")
+    answer = await service(source, Clock()).wire(live())
+    assert answer["stale"] is False and len(answer["edges"]) == 7
+    assert answer["missing"] == [{"source": "prometheus", "error": "percentiles: timeout after 5s"}]
+
+
+async def test_history_is_queried_at_the_instant_and_cached() -> None:
+    source = FakeMetricsSource(rates=bookinfo_rates())
+    svc = service(source, Clock())
+    request = TopologyRequest(GraphType.APP, frozenset(), 300.0, at=999_000.0)
+    first = await svc.wire(request)
+    await svc.wire(request)
+    assert {at for _, at in source.calls} == {999_000.0}
+    assert source.count("rates") == 1 and first["as_of"] == 999_000.0
+
+
+async def test_background_refresh_keeps_views_warm_and_forgets_idle_ones() -> None:
+    source = FakeMetricsSource(rates=bookinfo_rates())
+    clock = Clock()
+    cache = SnapshotCache(source, RefreshPolicy(refresh_s=1, idle_timeout_s=3), clock=clock)  # type: ignore[arg-type]
+    svc = TopologyService(cache)
+    await svc.wire(live())
+    task = asyncio.create_task(cache.run_background())
+    try:
+        clock.now += 1.5
+        await asyncio.sleep(0.5)
+        assert source.count("rates") == 2  # refreshed without a viewer asking
+        clock.now += 10
+        await asyncio.sleep(0.5)
+        assert cache._live == {}
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
