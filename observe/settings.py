@@ -31,6 +31,7 @@ class Settings:
     percentile_refresh: str = "30s"  # histogram_quantile cadence (they cost far more than rates)
     query_timeout: str = "5s"  # per PromQL query
     view_idle_timeout: str = "5m"  # stop refreshing a view nobody asked for in this long
+    scrape_interval: str = "15s"  # of the Prometheus behind: a series point's rate window is at least 4 of them
     healthy_success_rate: float = 0.99
     degraded_success_rate: float = 0.95
     log_format: str = "text"  # text | json
@@ -55,8 +56,13 @@ class Settings:
     def view_idle_timeout_s(self) -> float:
         return parse_duration(self.view_idle_timeout, "view_idle_timeout")
 
+    @property
+    def min_rate_window_s(self) -> float:
+        return 4 * parse_duration(self.scrape_interval, "scrape_interval")
+
     def validate(self) -> Settings:
-        for name in ("window", "refresh", "percentile_refresh", "query_timeout", "view_idle_timeout"):
+        for name in ("window", "refresh", "percentile_refresh", "query_timeout", "view_idle_timeout",
+                     "scrape_interval"):  # fmt: skip
             parse_duration(getattr(self, name), name)
         if self.log_format not in ("text", "json"):
             raise BadQuery(f"invalid log_format '{self.log_format}': expected text or json", field="log_format")

@@ -11,20 +11,16 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from observe import __version__
-from observe.api.middleware import METRICS_KEY, errors_middleware
-from observe.api.params import topology_request
+from observe.api import handlers, keys
+from observe.api.middleware import errors_middleware
 from observe.model.edge_stats import HealthThresholds
 from observe.services.refresh import RefreshPolicy, SnapshotCache
+from observe.services.series import SeriesService
 from observe.services.telemetry import SelfMetrics
 from observe.services.topology import TopologyService
 from observe.settings import Settings
 from observe.sources.ports import MetricsSource
 from observe.sources.prometheus import PrometheusSource
-
-SETTINGS_KEY = web.AppKey("settings", Settings)
-TOPOLOGY_KEY = web.AppKey("topology", TopologyService)
-METRICS_SOURCE_KEY = web.AppKey[MetricsSource]("metrics_source")
-CLOCK_KEY = web.AppKey[Callable[[], float]]("clock")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -32,7 +28,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    source = request.app[METRICS_SOURCE_KEY]
+    source = request.app[keys.METRICS_SOURCE]
     if await source.ready(timeout_s=2.0):
         return web.json_response({"status": "ready", "sources": {source.name: "ok"}})
     return web.json_response(
@@ -42,14 +38,8 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[METRICS_KEY].registry)
+    body = generate_latest(request.app[keys.METRICS].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-async def topology(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS_KEY]
-    query = topology_request(request.query, default_window_s=settings.window_s, now=request.app[CLOCK_KEY]())
-    return web.json_response(await request.app[TOPOLOGY_KEY].wire(query))
 
 
 def create_app(
@@ -70,11 +60,12 @@ def create_app(
     )
     cache = SnapshotCache(source, policy, self_metrics, clock)
     thresholds = HealthThresholds(settings.healthy_success_rate, settings.degraded_success_rate)
-    app[SETTINGS_KEY] = settings
-    app[METRICS_KEY] = self_metrics
-    app[METRICS_SOURCE_KEY] = source
-    app[CLOCK_KEY] = clock
-    app[TOPOLOGY_KEY] = TopologyService(cache, thresholds)
+    app[keys.SETTINGS] = settings
+    app[keys.METRICS] = self_metrics
+    app[keys.METRICS_SOURCE] = source
+    app[keys.CLOCK] = clock
+    app[keys.TOPOLOGY] = TopologyService(cache, thresholds)
+    app[keys.SERIES] = SeriesService(source, settings.query_timeout_s, settings.min_rate_window_s, self_metrics, clock)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(cache.run_background())
@@ -89,5 +80,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-    app.router.add_get("/api/v1/topology", topology)
+    app.router.add_get("/api/v1/topology", handlers.topology)
+    app.router.add_get("/api/v1/edges/series", handlers.edge_series)
+    app.router.add_get("/api/v1/nodes/series", handlers.node_series)
     return app

@@ -8,12 +8,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from observe.api import keys
 from observe.errors import ObserveError
-from observe.services.telemetry import SelfMetrics
 
 log = logging.getLogger("observe.api")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-METRICS_KEY = web.AppKey("metrics", SelfMetrics)
 
 
 def error_response(status: int, code: str, message: str, **extra: str) -> web.Response:
@@ -37,5 +36,5 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         log.exception("unhandled error on %s %s (request %s)", request.method, request.path, request_id)
         response = error_response(500, "internal", f"internal error; request id {request_id}")
     response.headers["X-Request-Id"] = request_id
-    request.app[METRICS_KEY].http_requests.labels(route, str(response.status)).inc()
+    request.app[keys.METRICS].http_requests.labels(route, str(response.status)).inc()
     return response

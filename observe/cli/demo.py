@@ -10,8 +10,6 @@ from typing import Any
 
 from observe.api.app import create_app
 from observe.cli.serve import configure_logging, start_site, wait_for_signal
-from observe.demo.mesh import DemoMesh, MeshConfig
-from observe.demo.prometheus import PrometheusProcess
 from observe.settings import Settings, load_settings
 
 log = logging.getLogger("observe.demo")
@@ -28,13 +26,17 @@ def register(commands: Any) -> None:
 
 
 async def run_demo(args: argparse.Namespace, settings: Settings) -> None:
+    # Imported here: the demo pulls in the OpenTelemetry SDK and exporter, which `observe serve` never needs.
+    from observe.demo.mesh import DemoMesh, MeshConfig
+    from observe.demo.prometheus import PrometheusProcess
+
     mesh = DemoMesh(MeshConfig(namespace=args.namespace, rps=args.rps))
     await mesh.start()
     prometheus = PrometheusProcess(mesh.scrape_targets, mesh.metrics_path, scrape_interval_s=args.scrape_interval)
     runner = None
     try:
         await prometheus.start()
-        settings = replace(settings, prometheus_url=prometheus.url)
+        settings = replace(settings, prometheus_url=prometheus.url, scrape_interval=f"{args.scrape_interval:g}s")
         runner, port = await start_site(create_app(settings), settings.host, settings.port)
         api = f"http://{settings.host}:{port}"
         print(f"observe demo is running (Ctrl-C stops it)\n"

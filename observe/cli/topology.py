@@ -55,8 +55,9 @@ def format_table(topology: dict[str, Any]) -> str:
     rows = [header]
     for e in topology["edges"]:
         flags = ",".join(f"{k}={v:g}" for k, v in e["flags"].items()) or "-"
-        rows.append((e["source"], e["target"], _fmt(e["rps"]), _fmt(e["success_rate"], 100, 2, "%"),
-                     _fmt(e["p50_ms"], digits=1), _fmt(e["p95_ms"], digits=1), _p99(e), flags, e["health"]))  # fmt: skip
+        numbers = (_fmt(e["rps"]), _fmt(e["success_rate"], 100, 2, "%"), _fmt(e["p50_ms"], digits=1),
+                   _fmt(e["p95_ms"], digits=1), _p99(e))  # fmt: skip
+        rows.append((e["source"], e["target"], *numbers, flags, e["health"]))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
     lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     notes = [f"missing: {m['source']}: {m['error']}" for m in topology.get("missing", [])]

@@ -81,3 +81,31 @@ class NodeKey:
 
     def __hash__(self) -> int:
         return hash((self.kind, self.id))
+
+
+_MAX_PART = 253
+
+
+def _part(value: str, raw: str) -> str:
+    if not value or len(value) > _MAX_PART or any(ord(c) < 0x20 for c in value):
+        raise BadQuery(f"invalid node id '{raw}'", field="node")
+    return value
+
+
+def parse_node_id(raw: str, field: str = "node") -> NodeKey:
+    """The NodeKey of a wire node id: `unknown`, `ns/app`, `ns/app/version`, `ns/wl/workload`, `ns/svc/name`."""
+    if raw == UNKNOWN:
+        return NodeKey(NodeKind.UNKNOWN, UNKNOWN)
+    parts = raw.split("/")
+    try:
+        if len(parts) not in (2, 3):
+            raise BadQuery(f"invalid node id '{raw}': expected namespace/app[/version]", field=field)
+        namespace = parts[0] if parts[0] == UNKNOWN else validate_namespace(parts[0], field)
+        names = [_part(p, raw) for p in parts[1:]]
+    except BadQuery as exc:
+        raise BadQuery(exc.message, field=field) from None
+    if len(names) == 2 and names[0] == "svc":
+        return NodeKey(NodeKind.SERVICE, namespace, service=names[1])
+    if len(names) == 2 and names[0] == "wl":
+        return NodeKey(NodeKind.WORKLOAD, namespace, workload=names[1])
+    return NodeKey(NodeKind.APP, namespace, app=names[0], version=names[1] if len(names) == 2 else "")

@@ -51,7 +51,8 @@ def source_node(edge: EdgeLabels, graph: GraphType) -> NodeKey:
     return workload_node(edge.source, graph)
 
 
-def destination_node(edge: EdgeLabels, graph: GraphType) -> NodeKey:
-    if graph is GraphType.SERVICE or not _known(edge.destination.workload):
+def destination_node(edge: EdgeLabels, graph: GraphType, *, reached: bool = False) -> NodeKey:
+    """`reached`: the sample is destination-reported, so it reached a workload even if its labels omit it."""
+    if graph is GraphType.SERVICE or not (reached or _known(edge.destination.workload)):
         return service_node(edge)
     return workload_node(edge.destination, graph)

@@ -68,13 +68,18 @@ def group_rates(rates: Iterable[RequestRate], graph: GraphType) -> dict[EdgeKey,
     return grouped
 
 
+def quantile_edge(sample: LatencyQuantile, graph: GraphType) -> EdgeKey:
+    """Percentiles are destination-reported: their destination was reached whatever labels were grouped."""
+    return source_node(sample.edge, graph), destination_node(sample.edge, graph, reached=True)
+
+
 def percentiles_by_edge(
     quantiles: Iterable[LatencyQuantile], graph: GraphType, bounds: tuple[float, ...]
 ) -> dict[EdgeKey, dict[float, Percentile]]:
     by_edge: dict[EdgeKey, dict[float, Percentile]] = defaultdict(dict)
     for sample in quantiles:
         if sample.value_ms == sample.value_ms:  # NaN: no requests on the edge in the window
-            key = (source_node(sample.edge, graph), destination_node(sample.edge, graph))
+            key = quantile_edge(sample, graph)
             by_edge[key][sample.quantile] = Percentile.estimate(sample.value_ms, bounds)
     return by_edge
 

@@ -12,9 +12,13 @@ the answer, which lets every viewer of any namespace set share one query set.
 
 from __future__ import annotations
 
-from observe.model.ids import GraphType
+from collections.abc import Sequence
+
+from observe.model.ids import UNKNOWN, GraphType, NodeKey, NodeKind
 from observe.model.samples import EdgeLabels, LatencyQuantile, Reporter, RequestRate, VectorSample, Workload
-from observe.sources.promql import eq, quantiles_union, sum_rate
+from observe.sources.promql import Matcher, OneOf, eq, quantiles_union, sum_rate
+
+Matchers = Sequence[Matcher | OneOf]
 
 REQUESTS = "istio_requests_total"
 DURATION_BUCKETS = "istio_request_duration_milliseconds_bucket"
@@ -37,20 +41,70 @@ EDGE_LABELS: dict[GraphType, tuple[str, ...]] = {
     GraphType.SERVICE: _SERVICE,
 }
 RESPONSE_LABELS = ("reporter", "response_code", "response_flags")
+# Percentiles must come from the merged histogram of each edge, so they group by the labels that make node
+# identity and nothing else (a workload label would split an app edge into one histogram per workload).
+IDENTITY_LABELS: dict[GraphType, tuple[str, ...]] = {
+    GraphType.VERSIONED_APP: (
+        "source_workload_namespace", "source_canonical_service", "source_canonical_revision",
+        "destination_workload_namespace", "destination_canonical_service", "destination_canonical_revision",
+    ),
+    GraphType.APP: (
+        "source_workload_namespace", "source_canonical_service",
+        "destination_workload_namespace", "destination_canonical_service",
+    ),
+    GraphType.WORKLOAD: (
+        "source_workload_namespace", "source_workload", "destination_workload_namespace", "destination_workload",
+    ),
+    GraphType.SERVICE: (
+        "source_workload_namespace", "source_canonical_service", "destination_workload_namespace",
+        "destination_service",
+    ),
+}  # fmt: skip
 
 
-def rates_query(graph: GraphType, window_s: float) -> str:
+def rates_query(graph: GraphType, window_s: float, matchers: Matchers = ()) -> str:
+    """`matchers` narrow both branches (one edge or one node's traffic); none for the whole mesh."""
     by = EDGE_LABELS[graph] + RESPONSE_LABELS
-    served = sum_rate(REQUESTS, [eq("reporter", "destination")], by, window_s)
+    served = sum_rate(REQUESTS, [eq("reporter", "destination"), *matchers], by, window_s)
     unreached = sum_rate(
-        REQUESTS, [eq("reporter", "source"), eq("destination_workload", "unknown")], by, window_s
+        REQUESTS, [eq("reporter", "source"), eq("destination_workload", "unknown"), *matchers], by, window_s
     )
     return f"{served} or {unreached}"
 
 
-def quantiles_query(graph: GraphType, window_s: float, quantiles: tuple[float, ...] = QUANTILES) -> str:
-    inner = sum_rate(DURATION_BUCKETS, [eq("reporter", "destination")], ("le", *EDGE_LABELS[graph]), window_s)
-    return quantiles_union(quantiles, inner)
+def quantiles_query(
+    graph: GraphType, window_s: float, matchers: Matchers = (), by: Sequence[str] | None = None
+) -> str:
+    """Percentiles of the merged histogram of each group (`by`, default: each edge of the graph)."""
+    labels = ("le", *(IDENTITY_LABELS[graph] if by is None else by))
+    inner = sum_rate(DURATION_BUCKETS, [eq("reporter", "destination"), *matchers], labels, window_s)
+    return quantiles_union(QUANTILES, inner)
+
+
+def _fqdn(key: NodeKey) -> str:
+    # Service nodes of in-cluster services are named by their short name; other hosts keep their full name.
+    return key.service if "." in key.service else f"{key.service}.{key.namespace}.svc.cluster.local"
+
+
+def node_matchers(key: NodeKey, side: str) -> list[Matcher | OneOf]:
+    """Label matchers selecting the requests whose `side` ('source' or 'destination') is this node."""
+    if key.kind is NodeKind.UNKNOWN:
+        return [eq(f"{side}_workload", UNKNOWN)]
+    if key.kind is NodeKind.SERVICE and side == "destination":
+        return [eq("destination_service", _fqdn(key))]
+    out: list[Matcher | OneOf] = [eq(f"{side}_workload_namespace", key.namespace)]
+    if key.kind is NodeKind.WORKLOAD:
+        return [*out, eq(f"{side}_workload", key.workload)]
+    out.append(eq(f"{side}_canonical_service", key.app or key.service))
+    if key.version == UNKNOWN:
+        out.append(OneOf(f"{side}_canonical_revision", (UNKNOWN, "")))
+    elif key.version:
+        out.append(eq(f"{side}_canonical_revision", key.version))
+    return out
+
+
+def destination_identity(graph: GraphType) -> tuple[str, ...]:
+    return tuple(label for label in IDENTITY_LABELS[graph] if label.startswith("destination_"))
 
 
 def _side(labels: dict[str, str], prefix: str) -> Workload:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import requests
+import urllib3
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
@@ -49,6 +50,9 @@ class PrometheusSource:
         except (TimeoutError, requests.Timeout):
             raise SourceUnavailable(self.name, f"timeout after {timeout_s:g}s") from None
         except requests.ConnectionError as exc:
+            # With retries off, urllib3 reports a read timeout as a ConnectionError wrapping MaxRetryError.
+            if _is_timeout(exc):
+                raise SourceUnavailable(self.name, f"timeout after {timeout_s:g}s") from None
             raise SourceUnavailable(self.name, f"cannot connect to {self.url}: {_root_cause(exc)}") from None
         except requests.RequestException as exc:
             raise SourceUnavailable(self.name, f"request to {self.url} failed: {exc}") from None
@@ -63,7 +67,7 @@ class PrometheusSource:
         result: list[dict[str, Any]] = await self._call(
             lambda: self._client.custom_query(promql, params=params, timeout=timeout_s), timeout_s
         )
-        return [VectorSample(dict(r["metric"]), float(r["value"][1])) for r in result]
+        return vector_samples(result)
 
     async def query_range(
         self, promql: str, start: float, end: float, step_s: float, timeout_s: float
@@ -98,6 +102,11 @@ class PrometheusSource:
         self._client.close()
 
 
+def vector_samples(result: list[dict[str, Any]]) -> list[VectorSample]:
+    """The `data.result` of an instant-vector answer; values are strings ("NaN", "+Inf" included)."""
+    return [VectorSample(dict(r["metric"]), float(r["value"][1])) for r in result]
+
+
 def describe_api_error(message: str) -> str:
     """Prometheus's own words from 'HTTP Status Code 503 (b'{"errorType":"timeout",…}')'."""
     match = _STATUS.search(message)
@@ -109,6 +118,19 @@ def describe_api_error(message: str) -> str:
         return f"Prometheus answered HTTP {status} ({body.get('errorType', 'error')}): {body.get('error', '')}"
     except (ValueError, SyntaxError, AttributeError):
         return f"Prometheus answered HTTP {status}"
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, urllib3.exceptions.NewConnectionError):
+            return False  # urllib3 files "connection refused" under ConnectTimeoutError
+        if isinstance(seen, TimeoutError | urllib3.exceptions.TimeoutError):
+            return True
+        reason = getattr(seen, "reason", None)
+        nested = reason if isinstance(reason, BaseException) else None
+        seen = nested or (seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
+    return False
 
 
 def _root_cause(exc: BaseException) -> str:

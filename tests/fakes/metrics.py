@@ -21,6 +21,8 @@ class FakeMetricsSource:
     delay_s: float = 0.0
     fail: str | None = None  # an error message makes every query fail with it
     fail_quantiles: str | None = None
+    range_rates: list[RangeSeries] = field(default_factory=list)
+    range_quantiles: list[RangeSeries] = field(default_factory=list)
     ready_answer: bool = True
     calls: list[tuple[str, float]] = field(default_factory=list)
     name: str = "prometheus"
@@ -39,7 +41,9 @@ class FakeMetricsSource:
         self, promql: str, start: float, end: float, step_s: float, timeout_s: float
     ) -> list[RangeSeries]:
         self.calls.append((promql, end))
-        return []
+        if self.fail:
+            raise SourceUnavailable(self.name, self.fail)
+        return list(self.range_quantiles if "histogram_quantile" in promql else self.range_rates)
 
     async def ready(self, timeout_s: float) -> bool:
         return self.ready_answer

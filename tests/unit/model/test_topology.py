@@ -125,3 +125,15 @@ def test_node_identity_ignores_workload_for_app_nodes() -> None:
     b = NodeKey(NodeKind.APP, "ns", app="a", version="v1", workload="a-v1-canary")
     assert a == b and hash(a) == hash(b)
     assert NodeKey(NodeKind.WORKLOAD, "ns", workload="x") != NodeKey(NodeKind.WORKLOAD, "ns", workload="y")
+
+
+def test_app_percentiles_come_from_one_merged_histogram_per_edge() -> None:
+    # The percentile query groups by identity labels only: one sample per app edge, no workload labels.
+    edge = edge_labels({
+        "source_workload_namespace": "bookinfo", "source_canonical_service": "productpage",
+        "destination_workload_namespace": "bookinfo", "destination_canonical_service": "reviews",
+    })  # fmt: skip
+    stats = build(GraphType.APP, [LatencyQuantile(edge, 0.99, 120.0)]).edge_stats(
+        "bookinfo/productpage", "bookinfo/reviews"
+    )
+    assert stats.percentiles[0.99].value_ms == 120.0  # attached to the app edge, not to a service node

@@ -34,14 +34,15 @@ async def test_concurrent_viewers_share_one_query_set() -> None:
     assert len(answers[0]["edges"]) == 7 and answers[2]["edges"] == []
 
 
-async def test_versioned_app_and_workload_share_queries_but_not_app() -> None:
+async def test_each_graph_type_and_window_is_its_own_view() -> None:
     source = FakeMetricsSource(rates=bookinfo_rates())
     svc = service(source, Clock())
     await svc.wire(live(GraphType.VERSIONED_APP))
-    await svc.wire(live(GraphType.WORKLOAD))
+    await svc.wire(live(GraphType.VERSIONED_APP, frozenset({"bookinfo"})))
     assert source.count("rates") == 1
     await svc.wire(live(GraphType.APP))
-    assert source.count("rates") == 2
+    await svc.wire(TopologyRequest(GraphType.VERSIONED_APP, frozenset(), 300.0))
+    assert source.count("rates") == 3
 
 
 async def test_ttl_and_percentile_cadence() -> None:

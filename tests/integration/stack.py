@@ -1,0 +1,111 @@
+"""The demo stack for integration tests: the demo mesh, a real Prometheus scraping it, and the observe API,
+all on 127.0.0.1, run on an event loop in a background thread so tests talk to it over HTTP only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Coroutine
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from observe.api.app import create_app
+from observe.cli.serve import start_site
+from observe.demo.mesh import DemoMesh, Fault, MeshConfig
+from observe.demo.prometheus import PrometheusProcess
+from observe.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class Stack:
+    config: MeshConfig
+    settings: Settings = field(default_factory=Settings)
+    scrape_interval_s: float = 1.0
+    mesh: DemoMesh | None = None
+    prometheus: PrometheusProcess | None = None
+    api_url: str = ""
+    _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    _thread: threading.Thread | None = None
+    _runner: web.AppRunner | None = None
+
+    def start(self) -> Stack:
+        self._thread = threading.Thread(target=self._loop.run_forever, name="stack", daemon=True)
+        self._thread.start()
+        self.run(self._start())
+        return self
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout_s: float = 60) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout_s)
+
+    async def _start(self) -> None:
+        self.mesh = DemoMesh(self.config)
+        await self.mesh.start()
+        self.prometheus = PrometheusProcess(self.mesh.scrape_targets, self.mesh.metrics_path,
+                                            scrape_interval_s=self.scrape_interval_s)  # fmt: skip
+        await self.prometheus.start()
+        settings = replace(self.settings, prometheus_url=self.prometheus.url, port=0,
+                           scrape_interval=f"{self.scrape_interval_s:g}s")  # fmt: skip
+        self._runner, port = await start_site(create_app(settings), "127.0.0.1", 0)
+        self.api_url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        async def _stop() -> None:
+            if self._runner:
+                await self._runner.cleanup()
+            if self.prometheus:
+                await self.prometheus.stop()
+            if self.mesh:
+                await self.mesh.stop()
+
+        try:
+            self.run(_stop())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread:
+                self._thread.join(10)
+
+    def set_fault(self, workload: str, fault: Fault | None) -> None:
+        """Applied on the mesh's own loop (taking a workload down closes its listener there)."""
+        mesh = self.mesh
+        assert mesh is not None
+
+        async def apply() -> None:
+            mesh.set_fault(workload, fault)
+            await asyncio.sleep(0.2)
+
+        self.run(apply())
+
+    def api(self, path: str, **params: Any) -> Any:
+        return get_json(self.api_url + path, params)
+
+    def promql(self, query: str, at: float) -> list[dict[str, Any]]:
+        assert self.prometheus is not None
+        answer = get_json(self.prometheus.url + "/api/v1/query", {"query": query, "time": at})
+        result: list[dict[str, Any]] = answer["data"]["result"]
+        return result
+
+    def metric_value(self, name: str, labels: str) -> float:
+        text = get_text(self.api_url + "/metrics")
+        for line in text.splitlines():
+            if line.startswith(f"{name}{{{labels}}} "):
+                return float(line.split()[-1])
+        return 0.0
+
+
+def get_text(url: str, params: dict[str, Any] | None = None) -> str:
+    if params:
+        url += "?" + urllib.parse.urlencode(params)
+    with urllib.request.urlopen(url, timeout=30) as response:
+        body: bytes = response.read()
+    return body.decode()
+
+
+def get_json(url: str, params: dict[str, Any] | None = None) -> Any:
+    return json.loads(get_text(url, params))

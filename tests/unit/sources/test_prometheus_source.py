@@ -1,0 +1,115 @@
+"""PrometheusSource through prometheus-api-client against a loopback HTTP stand-in (FakePrometheusHTTP) for
+the answers a real Prometheus gives only under load or failure: 503 timeout, 400 bad_data, slowness."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from observe.errors import SourceUnavailable
+from observe.sources.istio_queries import parse_rates
+from observe.sources.prometheus import PrometheusSource, describe_api_error, vector_samples
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "prometheus"
+
+
+class FakePrometheusHTTP:
+    """Serves /api/v1/query with a canned status and body; records the parameters it was sent."""
+
+    def __init__(self, status: int = 200, body: Any = None, delay_s: float = 0.0) -> None:
+        self.status, self.body, self.delay_s = status, body, delay_s
+        self.params: list[dict[str, str]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.params.append(dict(request.query))
+        await asyncio.sleep(self.delay_s)
+        return web.json_response(self.body, status=self.status)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/api/v1/query", self.handle)
+        app.router.add_get("/-/ready", lambda _: web.Response(text="Prometheus Server is Ready."))
+        return app
+
+
+async def serve(fake: FakePrometheusHTTP) -> tuple[TestServer, PrometheusSource]:
+    server = TestServer(fake.app(), host="127.0.0.1")
+    await server.start_server()
+    return server, PrometheusSource(str(server.make_url("")))
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+async def test_query_sends_time_and_server_timeout_and_parses() -> None:
+    fake = FakePrometheusHTTP(body=fixture("rates-vector.json"))
+    server, source = await serve(fake)
+    try:
+        samples = await source.query("up", at=1795414065.25, timeout_s=5)
+        assert await source.ready(1)
+    finally:
+        await source.close()
+        await server.close()
+    assert fake.params == [{"query": "up", "time": "1795414065.250", "timeout": "5s"}]
+    assert samples and all(s.labels.get("reporter") in ("source", "destination") for s in samples)
+
+
+@pytest.mark.parametrize(("status", "body", "words"), [
+    (503, {"status": "error", "errorType": "timeout", "error": "query timed out in expression evaluation"},
+     "HTTP 503 (timeout): query timed out in expression evaluation"),
+    (422, {"status": "error", "errorType": "execution", "error": "query processing would load too many samples"},
+     "HTTP 422 (execution): query processing would load too many samples"),
+])  # fmt: skip
+async def test_prometheus_errors_are_reported_in_words_without_retry(status: int, body: Any, words: str) -> None:
+    fake = FakePrometheusHTTP(status=status, body=body)
+    server, source = await serve(fake)
+    try:
+        with pytest.raises(SourceUnavailable) as err:
+            await source.query("up", at=1.0, timeout_s=5)
+    finally:
+        await source.close()
+        await server.close()
+    assert err.value.source == "prometheus" and words in err.value.message
+    assert len(fake.params) == 1  # the client's default would have retried a timed-out query 3 times
+
+
+async def test_slow_prometheus_times_out() -> None:
+    server, source = await serve(FakePrometheusHTTP(body=fixture("rates-vector.json"), delay_s=3))
+    try:
+        with pytest.raises(SourceUnavailable, match=r"timeout after 0\.5s"):
+            await source.query("up", at=1.0, timeout_s=0.5)
+    finally:
+        await source.close()
+        await server.close()
+
+
+async def test_dead_prometheus_is_named() -> None:
+    source = PrometheusSource("http://127.0.0.1:9")
+    try:
+        with pytest.raises(SourceUnavailable, match=r"cannot connect to http://127\.0\.0\.1:9"):
+            await source.query("up", at=1.0, timeout_s=2)
+        assert not await source.ready(1)
+    finally:
+        await source.close()
+
+
+def test_real_answers_parse_into_typed_samples() -> None:
+    rates = parse_rates(vector_samples(fixture("rates-vector.json")["data"]["result"]))
+    assert {r.reporter.value for r in rates} == {"destination", "source"}
+    assert all(r.rps >= 0 and r.response_code.isdigit() for r in rates)
+    quantiles = vector_samples(fixture("quantiles-vector.json")["data"]["result"])
+    assert {s.labels["quantile"] for s in quantiles} == {"0.5", "0.95", "0.99"}
+    assert any(math.isnan(s.value) for s in quantiles) or all(s.value > 0 for s in quantiles)
+
+
+def test_describe_api_error_falls_back_to_the_message() -> None:
+    assert describe_api_error("boom") == "boom"
+    assert describe_api_error("HTTP Status Code 502 (b'<html>bad gateway</html>')") == "Prometheus answered HTTP 502"
