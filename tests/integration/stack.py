@@ -78,7 +78,7 @@ class Stack:
 
         async def apply() -> None:
             mesh.set_fault(workload, fault)
-            await asyncio.sleep(0.2)
+            await mesh.settle()
 
         self.run(apply())
 

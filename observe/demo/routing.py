@@ -1,0 +1,96 @@
+"""Service discovery and routing for the demo mesh: which endpoint serves each (service, subset), and the
+per-service subset weights a VirtualService would set (reviews v1/v2/v3). Shared by every sidecar, as
+istiod's configuration is shared by every proxy; the caller's sidecar picks the subset, as Envoy does.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from observe.demo.identity import ServiceRef, WorkloadIdentity
+from observe.errors import BadQuery, NotFound
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One pod of a subset: its identity and where it listens on loopback."""
+
+    identity: WorkloadIdentity
+    host: str
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """An Envoy outbound cluster: a service and one subset (version) of it."""
+
+    service: ServiceRef
+    subset: str
+
+    @property
+    def name(self) -> str:
+        return self.service.cluster_name(self.subset)
+
+
+def validate_weights(versions: list[str], weights: Mapping[str, float]) -> dict[str, float]:
+    """Weights for known versions; versions not listed get 0 (as routes a VirtualService leaves out)."""
+    unknown = sorted(set(weights) - set(versions))
+    if unknown:
+        raise BadQuery(f"unknown version(s) {', '.join(unknown)}; known: {', '.join(versions)}", field="weights")
+    clean: dict[str, float] = {}
+    for version in versions:
+        value = weights.get(version, 0.0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise BadQuery(f"weight of {version} must be a finite number >= 0, got {value!r}", field=version)
+        clean[version] = float(value)
+    if sum(clean.values()) <= 0:
+        raise BadQuery("at least one weight must be positive", field="weights")
+    return clean
+
+
+class Routes:
+    """Endpoints by service and subset, plus subset weights per service."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self._endpoints: dict[str, dict[str, Endpoint]] = {}
+        self._weights: dict[str, dict[str, float]] = {}
+
+    def add(self, endpoint: Endpoint) -> None:
+        self._endpoints.setdefault(endpoint.identity.app, {})[endpoint.identity.version] = endpoint
+
+    def services(self) -> list[str]:
+        return list(self._endpoints)
+
+    def versions(self, service: str) -> list[str]:
+        if service not in self._endpoints:
+            raise NotFound(f"unknown service {service!r}", field="service")
+        return sorted(self._endpoints[service])
+
+    def set_weights(self, service: str, weights: Mapping[str, float]) -> None:
+        self._weights[service] = validate_weights(self.versions(service), weights)
+
+    def weights(self, service: str) -> dict[str, float]:
+        versions = self.versions(service)
+        return dict(self._weights.get(service, dict.fromkeys(versions, 1.0)))
+
+    def pick(self, service: str, rng: random.Random) -> Cluster:
+        """The subset a request to `service` goes to, drawn by weight."""
+        weights = self.weights(service)
+        versions = [v for v, w in weights.items() if w > 0]
+        chosen = rng.choices(versions, weights=[weights[v] for v in versions])[0]
+        return Cluster(ServiceRef(service, self.namespace), chosen)
+
+    def endpoints(self, cluster: Cluster) -> list[Endpoint]:
+        endpoint = self._endpoints.get(cluster.service.name, {}).get(cluster.subset)
+        return [endpoint] if endpoint is not None else []
