@@ -32,6 +32,11 @@ class Settings:
     query_timeout: str = "5s"  # per PromQL query
     view_idle_timeout: str = "5m"  # stop refreshing a view nobody asked for in this long
     scrape_interval: str = "15s"  # of the Prometheus behind: a series point's rate window is at least 4 of them
+    otlp_port: int = 0  # a second listener for OTLP/HTTP only (4318 is the OTLP default); 0: off
+    jaeger_url: str = ""  # Jaeger query API base, e.g. http://tracing.istio-system/jaeger; empty: not polled
+    jaeger_poll: str = "15s"  # how often Jaeger is searched for new traces
+    jaeger_limit: int = 500  # traces read per poll at most
+    trace_retention: str = "1h"  # per-edge trace statistics and whole traces are kept this long
     healthy_success_rate: float = 0.99
     degraded_success_rate: float = 0.95
     log_format: str = "text"  # text | json
@@ -57,12 +62,20 @@ class Settings:
         return parse_duration(self.view_idle_timeout, "view_idle_timeout")
 
     @property
+    def trace_retention_s(self) -> float:
+        return parse_duration(self.trace_retention, "trace_retention")
+
+    @property
+    def jaeger_poll_s(self) -> float:
+        return parse_duration(self.jaeger_poll, "jaeger_poll")
+
+    @property
     def min_rate_window_s(self) -> float:
         return 4 * parse_duration(self.scrape_interval, "scrape_interval")
 
     def validate(self) -> Settings:
         for name in ("window", "refresh", "percentile_refresh", "query_timeout", "view_idle_timeout",
-                     "scrape_interval"):  # fmt: skip
+                     "scrape_interval", "trace_retention", "jaeger_poll"):  # fmt: skip
             parse_duration(getattr(self, name), name)
         if self.log_format not in ("text", "json"):
             raise BadQuery(f"invalid log_format '{self.log_format}': expected text or json", field="log_format")

@@ -6,20 +6,23 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from observe import __version__
-from observe.api import handlers, keys
+from observe.api import handlers, keys, otlp, traces
 from observe.api.middleware import errors_middleware
 from observe.model.edge_stats import HealthThresholds
 from observe.services.refresh import RefreshPolicy, SnapshotCache
 from observe.services.series import SeriesService
 from observe.services.telemetry import SelfMetrics
 from observe.services.topology import TopologyService
+from observe.services.traces import JaegerPolling, TraceLimits, TraceService
 from observe.settings import Settings
-from observe.sources.ports import MetricsSource
+from observe.sources.jaeger import JaegerSource
+from observe.sources.ports import MetricsSource, TraceSource
 from observe.sources.prometheus import PrometheusSource
 
 
@@ -42,16 +45,26 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+# How the apps must be served. Request bodies are decompressed by the handlers that accept them, with a size
+# cap (the OTLP receiver); aiohttp's own decompression has none, so it is off.
+RUNNER_OPTIONS: dict[str, Any] = {"access_log": None, "auto_decompress": False}
+
+
 def create_app(
     settings: Settings,
     *,
     metrics_source: MetricsSource | None = None,
+    trace_source: TraceSource | None = None,
     clock: Callable[[], float] = time.time,
 ) -> web.Application:
-    """The API. `metrics_source` defaults to Prometheus at settings.prometheus_url (tests pass a fake)."""
-    app = web.Application(middlewares=[errors_middleware])
+    """The API. Sources default to Prometheus at settings.prometheus_url and, when settings.jaeger_url is set,
+    Jaeger there (tests pass fakes)."""
+    limits = otlp.ReceiverLimits()
+    app = web.Application(middlewares=[errors_middleware], client_max_size=limits.max_body_bytes)
     self_metrics = SelfMetrics()
     source = metrics_source or PrometheusSource(settings.prometheus_url)
+    if trace_source is None and settings.jaeger_url:
+        trace_source = JaegerSource(settings.jaeger_url)
     policy = RefreshPolicy(
         refresh_s=settings.refresh_s,
         percentile_refresh_s=settings.percentile_refresh_s,
@@ -64,17 +77,27 @@ def create_app(
     app[keys.METRICS] = self_metrics
     app[keys.METRICS_SOURCE] = source
     app[keys.CLOCK] = clock
-    app[keys.TOPOLOGY] = TopologyService(cache, thresholds)
+    trace_service = TraceService(TraceLimits(retention_s=settings.trace_retention_s), self_metrics, clock)
+    app[keys.TRACES] = trace_service
+    app[keys.TRACE_SOURCE] = trace_source
+    app[keys.TOPOLOGY] = TopologyService(cache, thresholds, traces=trace_service)
     app[keys.SERIES] = SeriesService(source, settings.query_timeout_s, settings.min_rate_window_s, self_metrics, clock)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(cache.run_background())
+        tasks = [asyncio.create_task(cache.run_background()), asyncio.create_task(trace_service.run_background())]
+        if trace_source is not None:
+            polling = JaegerPolling(poll_s=settings.jaeger_poll_s, limit=settings.jaeger_limit)
+            tasks.append(asyncio.create_task(trace_service.run_polling(trace_source, polling)))
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await cache.close()
         await source.close()
+        if trace_source is not None:
+            await trace_source.close()
 
     app.cleanup_ctx.append(background)
     app.router.add_get("/healthz", healthz)
@@ -83,4 +106,15 @@ def create_app(
     app.router.add_get("/api/v1/topology", handlers.topology)
     app.router.add_get("/api/v1/edges/series", handlers.edge_series)
     app.router.add_get("/api/v1/nodes/series", handlers.node_series)
+    app.router.add_get("/api/v1/traces", traces.search)
+    app.router.add_get("/api/v1/traces/{trace_id}", traces.get_trace)
+    app.router.add_post("/v1/traces", otlp.handler(trace_service, self_metrics, limits))
+    return app
+
+
+def create_otlp_app(main: web.Application) -> web.Application:
+    """A second listener (the OTLP port) that feeds the same trace service as `main`."""
+    limits = otlp.ReceiverLimits()
+    app = web.Application(client_max_size=limits.max_body_bytes)
+    app.router.add_post("/v1/traces", otlp.handler(main[keys.TRACES], main[keys.METRICS], limits))
     return app

@@ -28,20 +28,25 @@ def register(commands: Any) -> None:
 async def run_demo(args: argparse.Namespace, settings: Settings) -> None:
     # Imported here: the demo pulls in the OpenTelemetry SDK and exporter, which `observe serve` never needs.
     from observe.demo.mesh import DemoMesh, MeshConfig
-    from observe.demo.prometheus import PrometheusProcess
+    from observe.demo.prometheus import PrometheusProcess, free_port
 
-    mesh = DemoMesh(MeshConfig(namespace=args.namespace, rps=args.rps))
+    # The mesh needs the API's OTLP address before the API can start (the API needs Prometheus, which needs the
+    # mesh's targets), so the API port is chosen first.
+    api_port = settings.port or free_port()
+    otlp = f"http://{settings.host}:{api_port}/v1/traces"
+    mesh = DemoMesh(MeshConfig(namespace=args.namespace, rps=args.rps, otlp_endpoint=otlp))
     await mesh.start()
     prometheus = PrometheusProcess(mesh.scrape_targets, mesh.metrics_path, scrape_interval_s=args.scrape_interval)
     runner = None
     try:
         await prometheus.start()
         settings = replace(settings, prometheus_url=prometheus.url, scrape_interval=f"{args.scrape_interval:g}s")
-        runner, port = await start_site(create_app(settings), settings.host, settings.port)
+        runner, port = await start_site(create_app(settings), settings.host, api_port)
         api = f"http://{settings.host}:{port}"
         print(f"observe demo is running (Ctrl-C stops it)\n"
               f"  API:         {api}/api/v1/topology\n"
               f"  table:       observe topology --api-url {api}\n"
+              f"  OTLP/HTTP:   {otlp}\n"
               f"  Prometheus:  {prometheus.url}\n"
               f"  mesh:        {mesh.entry_url} (control: {mesh.control_url})", flush=True)  # fmt: skip
         await wait_for_signal()

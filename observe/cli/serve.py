@@ -12,12 +12,12 @@ from typing import Any
 
 from aiohttp import web
 
-from observe.api.app import create_app
+from observe.api.app import RUNNER_OPTIONS, create_app, create_otlp_app
 from observe.settings import Settings, load_settings
 
 # Flags mirror Settings fields; None means "not given", so the file and environment still apply.
-SERVE_FLAGS = ("prometheus_url", "host", "port", "window", "refresh", "percentile_refresh", "query_timeout",
-               "log_format")  # fmt: skip
+SERVE_FLAGS = ("prometheus_url", "jaeger_url", "host", "port", "otlp_port", "window", "refresh", "percentile_refresh",
+               "query_timeout", "trace_retention", "log_format")  # fmt: skip
 
 
 def add_settings_flags(parser: argparse.ArgumentParser, names: tuple[str, ...] = SERVE_FLAGS) -> None:
@@ -63,7 +63,7 @@ def configure_logging(fmt: str) -> None:
 
 async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
     """Start `app` and return its runner and the bound port (port 0 picks a free one)."""
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, **RUNNER_OPTIONS)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -82,13 +82,18 @@ async def wait_for_signal() -> None:
 
 
 async def _serve(settings: Settings) -> None:
-    runner, port = await start_site(create_app(settings), settings.host, settings.port)
-    logging.getLogger("observe").info("serving on http://%s:%d (Prometheus %s)", settings.host, port,
-                                      settings.prometheus_url)  # fmt: skip
+    app = create_app(settings)
+    runners = [await start_site(app, settings.host, settings.port)]
+    log = logging.getLogger("observe")
+    log.info("serving on http://%s:%d (Prometheus %s)", settings.host, runners[0][1], settings.prometheus_url)
     try:
+        if settings.otlp_port:
+            runners.append(await start_site(create_otlp_app(app), settings.host, settings.otlp_port))
+            log.info("OTLP/HTTP receiver on http://%s:%d/v1/traces", settings.host, runners[1][1])
         await wait_for_signal()
     finally:
-        await runner.cleanup()
+        for runner, _ in reversed(runners):
+            await runner.cleanup()
 
 
 def run(args: argparse.Namespace) -> int:

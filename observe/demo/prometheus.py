@@ -51,7 +51,8 @@ def prometheus_config(targets: Sequence[str], metrics_path: str, scrape_interval
     }
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port free on loopback now (another process could take it before we bind: fine for local runs)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
@@ -139,7 +140,7 @@ class PrometheusProcess:
         assert self._workdir is not None
         if self._process is not None and self._process.returncode is None:
             raise RuntimeError("Prometheus is already running")
-        self._port = _free_port()
+        self._port = free_port()
         data = self.data_dir or str(self._workdir / "data")
         if self._log is not None:
             self._log.close()

@@ -20,6 +20,7 @@ from observe.model.ids import UNKNOWN, GraphType, NodeKey
 from observe.model.nodes import destination_node, source_node
 from observe.model.quantiles import ENVOY_BUCKETS_MS
 from observe.model.samples import LatencyQuantile, Reporter, RequestRate
+from observe.model.trace_stats import EdgeTraceStats
 
 EdgeKey = tuple[NodeKey, NodeKey]
 
@@ -39,6 +40,7 @@ class Topology:
     missing: tuple[MissingSource, ...] = ()
     stale: bool = False
     thresholds: HealthThresholds = field(default_factory=HealthThresholds)
+    traces: Mapping[tuple[str, str], EdgeTraceStats] = field(default_factory=dict)  # set by model.merge
 
     def edge_stats(self, source: str, target: str) -> EdgeStats:
         stats: EdgeStats = self.graph.edges[source, target]["stats"]
@@ -102,12 +104,12 @@ def build_topology(
             continue
         stats = replace(fold_rates(edge_rates), percentiles=percentiles.get((src, dst), {}))
         for key in (src, dst):
-            _add_node(graph, key)
+            add_node(graph, key)
         graph.add_edge(src.id, dst.id, stats=stats)
     return Topology(graph_type, as_of, window_s, graph, thresholds=thresholds or HealthThresholds())
 
 
-def _add_node(graph: nx.DiGraph, key: NodeKey) -> None:
+def add_node(graph: nx.DiGraph, key: NodeKey) -> None:
     if key.id not in graph:
         graph.add_node(key.id, key=key, workloads=set())
     if key.workload:

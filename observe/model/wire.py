@@ -10,7 +10,9 @@ import math
 from typing import Any, TypedDict
 
 from observe.model.edge_stats import EdgeStats, Percentile
+from observe.model.merge import disagreements
 from observe.model.topology import Topology, node_rates
+from observe.model.trace_stats import EdgeTraceStats
 
 QUANTILE_FIELDS = {0.5: "p50", 0.95: "p95", 0.99: "p99"}
 
@@ -77,10 +79,28 @@ def edge_to_wire(topology: Topology, source: str, target: str) -> dict[str, Any]
     edge["responses"] = {code: _round(v, 4) for code, v in sorted(stats.responses.items())}
     edge["flags"] = {flag: _round(v, 4) for flag, v in sorted(stats.flags.items())}
     edge["reporters"] = sorted(r.value for r in stats.reporters)
-    edge["trace"] = None
-    edge["seen_by"] = ["metrics"]
-    edge["health"] = stats.health(topology.thresholds).value
+    trace = topology.traces.get((source, target))
+    in_metrics = bool(stats.reporters)
+    edge["trace"] = _trace_to_wire(trace) if trace else None
+    edge["seen_by"] = [name for name, seen in (("metrics", in_metrics), ("traces", trace is not None)) if seen]
+    edge["disagreements"] = [{"kind": d.kind, "message": d.message} for d in disagreements(stats, trace)]
+    edge["health"] = stats.health(topology.thresholds).value if in_metrics else "unknown"
+    if not in_metrics:  # never show a zero rate for an edge metrics did not see
+        for name in ("rps", "success_rate", "error_rate_5xx", "rate_4xx", "no_response_rate"):
+            edge[name] = None
     return edge
+
+
+def _trace_to_wire(trace: EdgeTraceStats) -> dict[str, Any]:
+    return {
+        "count": trace.count,
+        "errors": trace.errors,
+        "error_rate": _round(trace.error_rate, 5),
+        "p50_ms": _round(trace.p50_ms, 3),
+        "p95_ms": _round(trace.p95_ms, 3),
+        "p99_ms": _round(trace.p99_ms, 3),
+        "exemplars": list(trace.exemplars),
+    }
 
 
 def node_to_wire(topology: Topology, node_id: str) -> WireNode:

@@ -11,6 +11,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 class SelfMetrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
+    _synced: dict[tuple[int, str], float] = field(default_factory=dict)
+
     def __post_init__(self) -> None:
         r = self.registry
         self.refresh_seconds = Histogram(
@@ -24,6 +26,24 @@ class SelfMetrics:
         self.cache = Counter("observe_view_requests_total", "Topology requests by cache outcome", ["outcome"],
                              registry=r)  # fmt: skip
         self.views = Gauge("observe_live_views", "Live views refreshed in the background", registry=r)
+        self.spans_received = Counter("observe_spans_received_total", "Spans accepted", ["origin"], registry=r)
+        self.spans_rejected = Counter(
+            "observe_spans_rejected_total", "Spans or requests refused by the receiver", ["reason"], registry=r
+        )
+        self.spans_dropped = Counter(
+            "observe_spans_dropped_total", "Spans or requests dropped, by the bound they hit", ["reason"], registry=r
+        )
+        self.span_pairs = Counter("observe_span_pairs_total", "Pairing outcomes", ["outcome"], registry=r)
+        self.trace_pending = Gauge("observe_trace_pairing_pending", "Spans waiting for their pair", registry=r)
+        self.trace_store_spans = Gauge("observe_trace_store_spans", "Spans kept for the trace API", registry=r)
         self.http_requests = Counter(
             "observe_http_requests_total", "API requests by route and status", ["route", "status"], registry=r
         )
+
+    def sync_counter(self, counter: Counter, label: str, total: float) -> None:
+        """Advance `counter{label}` to `total`, a running count kept by the pure model."""
+        key = (id(counter), label)
+        delta = total - self._synced.get(key, 0.0)
+        if delta > 0:
+            counter.labels(label).inc(delta)
+        self._synced[key] = total

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field, replace
 
 from observe.model.edge_stats import HealthThresholds
 from observe.model.ids import GraphType
-from observe.model.topology import Topology, build_topology
+from observe.model.merge import merge_traces
+from observe.model.topology import EdgeKey, MissingSource, Topology, build_topology
+from observe.model.trace_stats import EdgeTraceStats
 from observe.model.wire import WireTopology, topology_to_wire
 from observe.services.refresh import Snapshot, SnapshotCache, ViewKey
+from observe.services.traces import TraceService
 from observe.sources.istio_queries import quantiles_query, rates_query
 
 
@@ -32,7 +35,8 @@ class TopologyService:
     snapshots: SnapshotCache
     thresholds: HealthThresholds = field(default_factory=HealthThresholds)
     bounds: tuple[float, ...] | None = None
-    _memo: OrderedDict[tuple[TopologyRequest, int], WireTopology] = field(default_factory=OrderedDict)
+    traces: TraceService | None = None
+    _memo: OrderedDict[tuple[TopologyRequest, int, int], WireTopology] = field(default_factory=OrderedDict)
 
     @staticmethod
     def view_key(graph: GraphType, window_s: float) -> ViewKey:
@@ -44,7 +48,15 @@ class TopologyService:
             return await self.snapshots.live(key)
         return await self.snapshots.history(key, request.at)
 
-    def build(self, request: TopologyRequest, snap: Snapshot) -> Topology:
+    def trace_stats(self, request: TopologyRequest, snap: Snapshot) -> dict[EdgeKey, EdgeTraceStats] | None:
+        """Read on the event loop: the trace state is only ever touched there."""
+        if self.traces is None:
+            return None
+        return self.traces.edge_stats(request.graph, snap.as_of - request.window_s, snap.as_of)
+
+    def build(
+        self, request: TopologyRequest, snap: Snapshot, trace_stats: dict[EdgeKey, EdgeTraceStats] | None = None
+    ) -> Topology:
         topology = build_topology(
             request.graph,
             snap.rates,
@@ -55,17 +67,24 @@ class TopologyService:
             bounds=self.bounds,
             thresholds=self.thresholds,
         )
-        return replace(topology, missing=snap.missing, stale=snap.stale)
+        missing = snap.missing + tuple(
+            MissingSource(name, error) for name, error in (self.traces.source_errors if self.traces else {}).items()
+        )
+        topology = replace(topology, missing=missing, stale=snap.stale)
+        return topology if trace_stats is None else merge_traces(topology, trace_stats)
 
     async def topology(self, request: TopologyRequest) -> Topology:
         snap = await self.snapshot(request)
-        return await asyncio.to_thread(self.build, request, snap)
+        return await asyncio.to_thread(self.build, request, snap, self.trace_stats(request, snap))
 
     async def wire(self, request: TopologyRequest) -> WireTopology:
         snap = await self.snapshot(request)
-        memo_key = (request, snap.serial)
+        memo_key = (request, snap.serial, self.traces.generation if self.traces else 0)
         if memo_key not in self._memo:
-            self._memo[memo_key] = await asyncio.to_thread(lambda: topology_to_wire(self.build(request, snap)))
+            stats = self.trace_stats(request, snap)
+            self._memo[memo_key] = await asyncio.to_thread(
+                lambda: topology_to_wire(self.build(request, snap, stats))
+            )
             while len(self._memo) > 64:
                 self._memo.popitem(last=False)
         self._memo.move_to_end(memo_key)

@@ -17,7 +17,7 @@ from aiohttp import web
 from observe.api.app import create_app
 from observe.cli.serve import start_site
 from observe.demo.mesh import DemoMesh, Fault, MeshConfig
-from observe.demo.prometheus import PrometheusProcess
+from observe.demo.prometheus import PrometheusProcess, free_port
 from observe.settings import Settings
 
 T = TypeVar("T")
@@ -45,15 +45,16 @@ class Stack:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout_s)
 
     async def _start(self) -> None:
-        self.mesh = DemoMesh(self.config)
+        api_port = free_port()
+        self.api_url = f"http://127.0.0.1:{api_port}"
+        self.mesh = DemoMesh(replace(self.config, otlp_endpoint=f"{self.api_url}/v1/traces"))
         await self.mesh.start()
         self.prometheus = PrometheusProcess(self.mesh.scrape_targets, self.mesh.metrics_path,
                                             scrape_interval_s=self.scrape_interval_s)  # fmt: skip
         await self.prometheus.start()
         settings = replace(self.settings, prometheus_url=self.prometheus.url, port=0,
                            scrape_interval=f"{self.scrape_interval_s:g}s")  # fmt: skip
-        self._runner, port = await start_site(create_app(settings), "127.0.0.1", 0)
-        self.api_url = f"http://127.0.0.1:{port}"
+        self._runner, _ = await start_site(create_app(settings), "127.0.0.1", api_port)
 
     def stop(self) -> None:
         async def _stop() -> None:

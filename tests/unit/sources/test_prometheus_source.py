@@ -32,10 +32,13 @@ class FakePrometheusHTTP:
         await asyncio.sleep(self.delay_s)
         return web.json_response(self.body, status=self.status)
 
+    async def ready(self, request: web.Request) -> web.Response:
+        return web.Response(text="Prometheus Server is Ready.")
+
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/api/v1/query", self.handle)
-        app.router.add_get("/-/ready", lambda _: web.Response(text="Prometheus Server is Ready."))
+        app.router.add_get("/-/ready", self.ready)
         return app
 
 

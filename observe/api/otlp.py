@@ -1,0 +1,111 @@
+"""OTLP/HTTP trace receiver (`POST /v1/traces`), as the OTLP specification asks.
+
+Accepts `application/x-protobuf` and `application/json`, plain or gzip. The server must run with
+aiohttp's auto_decompress off (observe.api.app.RUNNER_OPTIONS), so that the capped gunzip here is the only one. Bounds: the body as sent
+(`max_body_bytes`, else 413) and once decompressed (`max_decompressed_bytes`, streamed through zlib with a cap,
+so a gzip bomb costs at most the cap). Decoding runs off the event loop. Success answers an
+ExportTraceServiceResponse in the request's encoding, with `partial_success` counting rejected spans; failures
+answer a google.rpc.Status in the request's encoding (400 malformed, 413 too large, 415 unsupported).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from google.rpc import status_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+from observe.errors import BadQuery, ObserveError, PayloadTooLarge, UnsupportedMediaType
+from observe.services.telemetry import SelfMetrics
+from observe.services.traces import TraceService
+from observe.sources.otlp import JSON, PROTOBUF, decode_traces
+
+_INVALID_ARGUMENT, _RESOURCE_EXHAUSTED = 3, 8
+
+
+@dataclass(frozen=True)
+class ReceiverLimits:
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_decompressed_bytes: int = 32 * 1024 * 1024
+
+
+def gunzip(body: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit)
+        if inflater.unconsumed_tail:
+            raise PayloadTooLarge(f"decompressed body exceeds {limit} bytes", field="body")
+        if not inflater.eof:
+            raise BadQuery("truncated gzip body", field="body")
+    except zlib.error as exc:
+        raise BadQuery(f"invalid gzip body: {exc}", field="body") from None
+    return out
+
+
+def _media(request: web.Request) -> str:
+    media = request.content_type.lower()
+    if media in (PROTOBUF, "application/protobuf", JSON):
+        return media
+    raise UnsupportedMediaType(f"unsupported content type '{request.content_type}': expected {PROTOBUF} or {JSON}",
+                               field="Content-Type")  # fmt: skip
+
+
+async def _body(request: web.Request, limits: ReceiverLimits) -> bytes:
+    if request.content_length is not None and request.content_length > limits.max_body_bytes:
+        raise PayloadTooLarge(f"body of {request.content_length} bytes exceeds {limits.max_body_bytes}", field="body")
+    body = await request.content.read(limits.max_body_bytes + 1)
+    if len(body) > limits.max_body_bytes:
+        raise PayloadTooLarge(f"body exceeds {limits.max_body_bytes} bytes", field="body")
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding == "gzip":
+        return gunzip(body, limits.max_decompressed_bytes)
+    if encoding not in ("identity", ""):
+        raise UnsupportedMediaType(f"unsupported content encoding '{encoding}': expected gzip or none",
+                                   field="Content-Encoding")  # fmt: skip
+    return body
+
+
+def _answer(media: str, status: int, message: trace_service_pb2.ExportTraceServiceResponse | status_pb2.Status,
+            as_json: dict[str, object]) -> web.Response:  # fmt: skip
+    if media == JSON:
+        return web.Response(status=status, text=json.dumps(as_json), content_type=JSON)
+    return web.Response(status=status, body=message.SerializeToString(), content_type=PROTOBUF)
+
+
+def _failure(media: str, exc: ObserveError) -> web.Response:
+    code = _RESOURCE_EXHAUSTED if exc.status == 413 else _INVALID_ARGUMENT
+    status = status_pb2.Status(code=code, message=exc.message)
+    return _answer(media, exc.status, status, {"code": code, "message": exc.message})
+
+
+def handler(
+    traces: TraceService, metrics: SelfMetrics, limits: ReceiverLimits
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def receive(request: web.Request) -> web.Response:
+        media = JSON if request.content_type.lower() == JSON else PROTOBUF
+        try:
+            media = _media(request)
+            body = await _body(request, limits)
+            result = await asyncio.to_thread(decode_traces, body, media)
+        except ObserveError as exc:
+            metrics.spans_rejected.labels(exc.code).inc()
+            return _failure(media, exc)
+        traces.ingest(result.spans, origin="otlp")
+        if result.rejected:
+            metrics.spans_rejected.labels("invalid_span").inc(result.rejected)
+        partial = trace_service_pb2.ExportTracePartialSuccess(
+            rejected_spans=result.rejected, error_message="; ".join(result.errors)
+        )
+        response = trace_service_pb2.ExportTraceServiceResponse(partial_success=partial if result.rejected else None)
+        as_json: dict[str, object] = (
+            {"partialSuccess": {"rejectedSpans": str(result.rejected), "errorMessage": partial.error_message}}
+            if result.rejected else {}
+        )  # fmt: skip
+        return _answer(media, 200, response, as_json)
+
+    return receive
