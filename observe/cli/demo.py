@@ -30,19 +30,21 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> None:
     from observe.demo.mesh import DemoMesh, MeshConfig
     from observe.demo.prometheus import PrometheusProcess, free_port
 
-    # The mesh needs the API's OTLP address before the API can start (the API needs Prometheus, which needs the
-    # mesh's targets), so the API port is chosen first.
-    api_port = settings.port or free_port()
-    otlp = f"http://{settings.host}:{api_port}/v1/traces"
+    # The API starts first so the mesh's spans have somewhere to go from its first request; it only needs
+    # Prometheus's address, so Prometheus's port is chosen up front and Prometheus starts last.
+    prometheus_port = free_port()
+    settings = replace(settings, prometheus_url=f"http://127.0.0.1:{prometheus_port}",
+                       scrape_interval=f"{args.scrape_interval:g}s")  # fmt: skip
+    runner, port = await start_site(create_app(settings), settings.host, settings.port)
+    api = f"http://{settings.host}:{port}"
+    otlp = f"{api}/v1/traces"
     mesh = DemoMesh(MeshConfig(namespace=args.namespace, rps=args.rps, otlp_endpoint=otlp))
-    await mesh.start()
-    prometheus = PrometheusProcess(mesh.scrape_targets, mesh.metrics_path, scrape_interval_s=args.scrape_interval)
-    runner = None
+    prometheus: PrometheusProcess | None = None
     try:
+        await mesh.start()
+        prometheus = PrometheusProcess(mesh.scrape_targets, mesh.metrics_path,
+                                       scrape_interval_s=args.scrape_interval, port=prometheus_port)  # fmt: skip
         await prometheus.start()
-        settings = replace(settings, prometheus_url=prometheus.url, scrape_interval=f"{args.scrape_interval:g}s")
-        runner, port = await start_site(create_app(settings), settings.host, api_port)
-        api = f"http://{settings.host}:{port}"
         print(f"observe demo is running (Ctrl-C stops it)\n"
               f"  API:         {api}/api/v1/topology\n"
               f"  table:       observe topology --api-url {api}\n"
@@ -52,10 +54,10 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> None:
         await wait_for_signal()
     finally:
         log.info("stopping")
-        if runner is not None:
-            await runner.cleanup()
-        await prometheus.stop()
+        if prometheus is not None:
+            await prometheus.stop()
         await mesh.stop()
+        await runner.cleanup()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -68,7 +68,9 @@ class PrometheusProcess:
         binary: str = "prometheus",
         data_dir: str | None = None,
         extra_args: Sequence[str] = (),
+        port: int = 0,
     ) -> None:
+        """`port` 0 picks a free one at start; a fixed port lets callers know the URL before Prometheus runs."""
         if not targets:
             raise ValueError("at least one scrape target is needed")
         if not (math.isfinite(scrape_interval_s) and 0.1 <= scrape_interval_s <= MAX_SCRAPE_INTERVAL_S):
@@ -79,6 +81,7 @@ class PrometheusProcess:
         self.binary = binary
         self.data_dir = data_dir
         self.extra_args = list(extra_args)
+        self.port = port
         self._port = 0
         self._workdir: Path | None = None
         self._process: asyncio.subprocess.Process | None = None
@@ -140,7 +143,7 @@ class PrometheusProcess:
         assert self._workdir is not None
         if self._process is not None and self._process.returncode is None:
             raise RuntimeError("Prometheus is already running")
-        self._port = free_port()
+        self._port = self.port or free_port()
         data = self.data_dir or str(self._workdir / "data")
         if self._log is not None:
             self._log.close()

@@ -45,25 +45,26 @@ class Stack:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout_s)
 
     async def _start(self) -> None:
-        api_port = free_port()
+        """API first (so spans have a receiver from the first request), then the mesh, then Prometheus."""
+        prometheus_port = free_port()
+        settings = replace(self.settings, prometheus_url=f"http://127.0.0.1:{prometheus_port}", port=0,
+                           scrape_interval=f"{self.scrape_interval_s:g}s")  # fmt: skip
+        self._runner, api_port = await start_site(create_app(settings), "127.0.0.1", 0)
         self.api_url = f"http://127.0.0.1:{api_port}"
         self.mesh = DemoMesh(replace(self.config, otlp_endpoint=f"{self.api_url}/v1/traces"))
         await self.mesh.start()
         self.prometheus = PrometheusProcess(self.mesh.scrape_targets, self.mesh.metrics_path,
-                                            scrape_interval_s=self.scrape_interval_s)  # fmt: skip
+                                            scrape_interval_s=self.scrape_interval_s, port=prometheus_port)  # fmt: skip
         await self.prometheus.start()
-        settings = replace(self.settings, prometheus_url=self.prometheus.url, port=0,
-                           scrape_interval=f"{self.scrape_interval_s:g}s")  # fmt: skip
-        self._runner, _ = await start_site(create_app(settings), "127.0.0.1", api_port)
 
     def stop(self) -> None:
         async def _stop() -> None:
-            if self._runner:
-                await self._runner.cleanup()
             if self.prometheus:
                 await self.prometheus.stop()
             if self.mesh:
                 await self.mesh.stop()
+            if self._runner:
+                await self._runner.cleanup()
 
         try:
             self.run(_stop())
@@ -71,6 +72,11 @@ class Stack:
             self._loop.call_soon_threadsafe(self._loop.stop)
             if self._thread:
                 self._thread.join(10)
+
+    @property
+    def app(self) -> web.Application:
+        assert self._runner is not None
+        return self._runner.app
 
     def set_fault(self, workload: str, fault: Fault | None) -> None:
         """Applied on the mesh's own loop (taking a workload down closes its listener there)."""
