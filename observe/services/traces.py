@@ -92,8 +92,9 @@ class TraceService:
         for name, value in (("pairing_full", c.dropped), ("too_many_edges", s.dropped), ("too_old", s.too_old),
                             ("evicted", self.store.evicted_spans)):  # fmt: skip
             m.sync_counter(m.spans_dropped, name, value)
-        for name, value in (("paired", c.paired), ("expired_client", c.expired_clients),
-                            ("expired_server", c.expired_servers), ("root", c.roots), ("retry", c.retries)):  # fmt: skip
+        outcomes = {"paired": c.paired, "expired_client": c.expired_clients, "expired_server": c.expired_servers,
+                    "root": c.roots, "retry": c.retries}  # fmt: skip
+        for name, value in outcomes.items():
             m.sync_counter(m.span_pairs, name, value)
 
     async def run_background(self, interval_s: float = 1.0) -> None:
