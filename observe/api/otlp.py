@@ -1,11 +1,12 @@
 """OTLP/HTTP trace receiver (`POST /v1/traces`), as the OTLP specification asks.
 
 Accepts `application/x-protobuf` and `application/json`, plain or gzip. Bounds: the body as sent
-(`max_body_bytes`, else 413) and once decompressed (`max_decompressed_bytes`, streamed through zlib with a cap,
-so a gzip bomb costs at most the cap); the server runs with aiohttp's auto_decompress off
+(`max_body_bytes`, else 413) and once decompressed (`max_decompressed_bytes`, streamed through zlib with a
+cap, so a gzip bomb costs at most the cap); the server runs with aiohttp's auto_decompress off
 (observe.api.app.RUNNER_OPTIONS), so this capped gunzip is the only one. Decoding runs off the event loop.
-Success answers an ExportTraceServiceResponse in the request's encoding, with `partial_success` counting rejected spans; failures
-answer a google.rpc.Status in the request's encoding (400 malformed, 413 too large, 415 unsupported).
+Success answers an ExportTraceServiceResponse in the request's encoding, with `partial_success` counting
+rejected spans; failures answer a google.rpc.Status in the request's encoding (400 malformed, 413 too
+large, 415 unsupported).
 """
 
 from __future__ import annotations
