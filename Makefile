@@ -25,8 +25,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: $(STAMP) system-deps
-	@echo "no benchmarks yet"
+bench: $(STAMP)
+	@echo "== OTLP ingest (CPU of one process) =="
+	$(BIN)/python -m benchmarks.ingest
+	@echo "== topology build, 1,000 services / 10,000 edges =="
+	$(BIN)/python -m benchmarks.topology_build
 
 $(STAMP): pyproject.toml
 	@python3 -c 'import venv, ensurepip' 2>/dev/null || { $(MAKE) --no-print-directory $(APT_UPDATED) && apt-get install -y python3-venv python3-pip; }

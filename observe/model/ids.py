@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from observe.errors import BadQuery
@@ -63,9 +63,12 @@ class NodeKey:
     version: str = ""
     workload: str = ""
     service: str = ""
+    id: str = field(init=False)  # computed once: keys are hashed and compared on every sample
 
-    @property
-    def id(self) -> str:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", self._make_id())
+
+    def _make_id(self) -> str:
         if self.kind is NodeKind.UNKNOWN:
             return UNKNOWN
         if self.kind is NodeKind.SERVICE:
@@ -77,10 +80,10 @@ class NodeKey:
         return f"{self.namespace}/{self.app}"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, NodeKey) and (self.kind, self.id) == (other.kind, other.id)
+        return self is other or (isinstance(other, NodeKey) and self.id == other.id and self.kind is other.kind)
 
     def __hash__(self) -> int:
-        return hash((self.kind, self.id))
+        return hash(self.id)
 
 
 _MAX_PART = 253

@@ -8,6 +8,8 @@ The service graph has no source-service label in Istio, so a caller is named by 
 
 from __future__ import annotations
 
+import functools
+
 from observe.model.ids import UNKNOWN, GraphType, NodeKey, NodeKind
 from observe.model.samples import EdgeLabels, Workload
 
@@ -28,6 +30,14 @@ def _known(value: str) -> bool:
 
 
 def workload_node(side: Workload, graph: GraphType) -> NodeKey:
+    return _workload_node(side.namespace, side.workload, side.app, side.version, graph)
+
+
+# A mesh has few distinct nodes and many samples per node: interning makes mapping a sample a cache hit
+# and makes later dict lookups compare keys by identity.
+@functools.lru_cache(maxsize=131_072)
+def _workload_node(namespace: str, workload: str, app: str, version: str, graph: GraphType) -> NodeKey:
+    side = Workload(namespace, workload, app, version)
     namespace = side.namespace or UNKNOWN
     app = side.app if _known(side.app) else side.workload
     version = side.version or UNKNOWN

@@ -63,7 +63,7 @@ class PairedRequest:
 
     @classmethod
     def paired(cls, client: SpanRecord, servers: Sequence[SpanRecord]) -> PairedRequest:
-        server = max(servers, key=lambda s: s.start_s)
+        server = servers[0] if len(servers) == 1 else max(servers, key=lambda s: s.start_s)
         client_knows = client.status_code is not None or client.error
         return cls(
             PairKind.PAIRED, client.trace_id, client, server, client.peer, client.start_s, client.duration_ms,

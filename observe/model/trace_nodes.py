@@ -16,6 +16,7 @@ onto any graph type, so statistics can be kept once per endpoint pair and rolled
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import Enum
 
@@ -68,15 +69,16 @@ def endpoints(request: PairedRequest) -> tuple[Endpoint, Endpoint]:
 
 
 def _workload_endpoint(span: SpanRecord, service: str, service_namespace: str) -> Endpoint:
-    return Endpoint(
-        EndpointKind.WORKLOAD,
-        span.namespace,
-        app=span.service,
-        version=span.version,
-        workload=span.workload if span.workload != UNKNOWN else "",
-        service=service,
-        service_namespace=service_namespace,
-    )
+    return _interned(span.namespace, span.service, span.version, span.workload, service, service_namespace)
+
+
+# Every request of an edge has the same endpoints: interning them makes the per-request cost a tuple lookup
+# (and lets dict lookups keyed by endpoints hit on identity) instead of building and hashing a dataclass.
+@functools.lru_cache(maxsize=65_536)
+def _interned(namespace: str, app: str, version: str, workload: str, service: str, service_ns: str) -> Endpoint:
+    return Endpoint(EndpointKind.WORKLOAD, namespace, app=app, version=version,
+                    workload=workload if workload != UNKNOWN else "", service=service,
+                    service_namespace=service_ns)  # fmt: skip
 
 
 def node_for(endpoint: Endpoint, graph: GraphType) -> NodeKey:

@@ -12,6 +12,7 @@ the answer, which lets every viewer of any namespace set share one query set.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from observe.model.ids import UNKNOWN, GraphType, NodeKey, NodeKind
@@ -107,13 +108,22 @@ def destination_identity(graph: GraphType) -> tuple[str, ...]:
     return tuple(label for label in IDENTITY_LABELS[graph] if label.startswith("destination_"))
 
 
+_SIDE_LABELS = {
+    prefix: (f"{prefix}_workload_namespace", f"{prefix}_workload", f"{prefix}_canonical_service",
+             f"{prefix}_canonical_revision")
+    for prefix in ("source", "destination")
+}  # fmt: skip
+
+
 def _side(labels: dict[str, str], prefix: str) -> Workload:
-    return Workload(
-        namespace=labels.get(f"{prefix}_workload_namespace", ""),
-        workload=labels.get(f"{prefix}_workload", ""),
-        app=labels.get(f"{prefix}_canonical_service", ""),
-        version=labels.get(f"{prefix}_canonical_revision", ""),
-    )
+    ns, workload, app, version = _SIDE_LABELS[prefix]
+    return _workload(labels.get(ns, ""), labels.get(workload, ""), labels.get(app, ""), labels.get(version, ""))
+
+
+@functools.lru_cache(maxsize=131_072)
+def _workload(namespace: str, workload: str, app: str, version: str) -> Workload:
+    """Interned: every response code and quantile of an edge repeats the same two sides."""
+    return Workload(namespace, workload, app, version)
 
 
 def edge_labels(labels: dict[str, str]) -> EdgeLabels:
