@@ -6,12 +6,12 @@ STAMP := $(VENV)/.installed-stamp
 APT_UPDATED := /tmp/.observe-apt-updated
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench unit integration system-deps clean
+.PHONY: demo test lint bench unit integration e2e system-deps browser-deps clean
 
 demo: $(STAMP) system-deps
 	$(BIN)/observe demo
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit: $(STAMP)
@@ -19,6 +19,9 @@ unit: $(STAMP)
 
 integration: $(STAMP) system-deps
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+e2e: $(STAMP) system-deps browser-deps
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -38,9 +41,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[ui,test,dev]'
 	touch $@
 
-# Debian's prometheus package; installed only when no prometheus binary is on PATH.
+# Debian's prometheus (the demo, integration tests), installed only when missing.
 system-deps:
 	@command -v prometheus >/dev/null || { $(MAKE) --no-print-directory $(APT_UPDATED) && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus; }
+
+# Debian's chromium for the browser tests, driven through Playwright; no browser is ever downloaded.
+browser-deps:
+	@command -v chromium >/dev/null || { $(MAKE) --no-print-directory $(APT_UPDATED) && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 $(APT_UPDATED):
 	apt-get update
