@@ -49,14 +49,19 @@ def _p99(edge: dict[str, Any]) -> str:
     return f"{edge['p99_ms']:.1f} [{bounds[0]:g}-{upper}]"
 
 
+def _trace_p99(edge: dict[str, Any]) -> str:
+    trace = edge.get("trace")
+    return "-" if not trace else f"{trace['p99_ms']:.1f} (n={trace['count']})"
+
+
 def format_table(topology: dict[str, Any]) -> str:
-    header = ("SOURCE", "DESTINATION", "RPS", "SUCCESS", "P50 ms", "P95 ms", "P99 ms [bucket]", "FLAGS",
-              "HEALTH")  # fmt: skip
+    header = ("SOURCE", "DESTINATION", "RPS", "SUCCESS", "P50 ms", "P95 ms", "P99 ms [bucket]", "TRACE P99",
+              "FLAGS", "HEALTH")  # fmt: skip
     rows = [header]
     for e in topology["edges"]:
         flags = ",".join(f"{k}={v:g}" for k, v in e["flags"].items()) or "-"
         numbers = (_fmt(e["rps"]), _fmt(e["success_rate"], 100, 2, "%"), _fmt(e["p50_ms"], digits=1),
-                   _fmt(e["p95_ms"], digits=1), _p99(e))  # fmt: skip
+                   _fmt(e["p95_ms"], digits=1), _p99(e), _trace_p99(e))  # fmt: skip
         rows.append((e["source"], e["target"], *numbers, flags, e["health"]))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
     lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]

@@ -32,7 +32,8 @@ class Disagreement:
     message: str
 
 
-def merge_traces(topology: Topology, stats: Mapping[EdgeKey, EdgeTraceStats]) -> Topology:
+def merge_traces(topology: Topology, stats: Mapping[EdgeKey, EdgeTraceStats], covered_s: float) -> Topology:
+    """`covered_s`: the seconds the trace statistics really cover, so a trace count becomes a rate."""
     traces = {(src.id, dst.id): s for (src, dst), s in stats.items()}
     only_in_traces = [(src, dst) for src, dst in stats if not topology.graph.has_edge(src.id, dst.id)]
     graph = topology.graph
@@ -42,7 +43,7 @@ def merge_traces(topology: Topology, stats: Mapping[EdgeKey, EdgeTraceStats]) ->
             add_node(graph, src)
             add_node(graph, dst)
             graph.add_edge(src.id, dst.id, stats=NO_METRICS)
-    return replace(topology, graph=graph, traces=traces)
+    return replace(topology, graph=graph, traces=traces, trace_window_s=covered_s)
 
 
 def disagreements(metrics: EdgeStats, trace: EdgeTraceStats | None) -> list[Disagreement]:

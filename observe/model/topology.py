@@ -41,6 +41,7 @@ class Topology:
     stale: bool = False
     thresholds: HealthThresholds = field(default_factory=HealthThresholds)
     traces: Mapping[tuple[str, str], EdgeTraceStats] = field(default_factory=dict)  # set by model.merge
+    trace_window_s: float = 0.0  # the time the trace statistics really cover (whole slots)
 
     def edge_stats(self, source: str, target: str) -> EdgeStats:
         stats: EdgeStats = self.graph.edges[source, target]["stats"]

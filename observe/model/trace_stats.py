@@ -3,10 +3,10 @@
 Slotting. A request goes to slot floor(start_s / slot_s) of its endpoint pair (trace_nodes.Endpoint: the
 finest identity traces give, with workload and called service), so one store answers every graph type:
 `stats_for` maps each endpoint pair to that graph type's (source, destination) NodeKeys and merges. A window
-[start, end) takes every slot that overlaps it (so it is widened to slot boundaries, at most one slot each
-side). Each slot keeps count, errors, a few exemplar trace ids (the slowest, and the first errors), and the
-latencies: raw while there are few (sampled traces rarely give many per edge per slot), folded into a
-DDSketch (relative accuracy 1 %, mergeable) past `_RAW_LIMIT`. A query merges slots into one sketch per edge,
+[start, end) takes the slots from the one nearest its start to the one holding its end, so the covered time
+(`covered`) differs from the window by at most half a slot; rates divide by the covered time. Each slot keeps
+count, errors, a few exemplar trace ids (the slowest, and the first errors), and the latencies: raw while
+there are few (sampled traces rarely give many per edge per slot), folded into a DDSketch (relative accuracy 1 %, mergeable) past `_RAW_LIMIT`. A query merges slots into one sketch per edge,
 so P50/P95/P99 are within 1 % of the exact sample quantiles whatever the window.
 
 Bounds: slots older than `retention_s` before `now` are dropped on insert (when a new slot opens) or by
@@ -169,10 +169,19 @@ class TraceStats:
                     del self._edge_slots[edge]
         return len(stale)
 
+    def slots_for(self, window_start: float, window_end: float) -> tuple[int, int]:
+        """First and last slot answering [window_start, window_end): the first is the slot nearest the start,
+        so the covered time differs from the window by at most half a slot."""
+        return math.floor(window_start / self.slot_s + 0.5), math.ceil(window_end / self.slot_s) - 1
+
+    def covered(self, window_start: float, window_end: float) -> tuple[float, float]:
+        """The time the answer for [window_start, window_end) really covers."""
+        first, last = self.slots_for(window_start, window_end)
+        return first * self.slot_s, min(window_end, (last + 1) * self.slot_s)
+
     def stats_for(self, window_start: float, window_end: float, graph: GraphType) -> dict[EdgeKey, EdgeTraceStats]:
-        """Every edge of `graph` with requests in slots overlapping [window_start, window_end)."""
-        first = math.floor(window_start / self.slot_s)
-        last = math.ceil(window_end / self.slot_s) - 1
+        """Every edge of `graph` with requests in the slots answering [window_start, window_end)."""
+        first, last = self.slots_for(window_start, window_end)
         merged: dict[EdgeKey, _Merged] = {}
         nodes: dict[Endpoint, NodeKey] = {}
         for index, slot in self._slots.items():

@@ -81,7 +81,7 @@ def edge_to_wire(topology: Topology, source: str, target: str) -> dict[str, Any]
     edge["reporters"] = sorted(r.value for r in stats.reporters)
     trace = topology.traces.get((source, target))
     in_metrics = bool(stats.reporters)
-    edge["trace"] = _trace_to_wire(trace) if trace else None
+    edge["trace"] = _trace_to_wire(trace, topology.trace_window_s) if trace else None
     edge["seen_by"] = [name for name, seen in (("metrics", in_metrics), ("traces", trace is not None)) if seen]
     edge["disagreements"] = [{"kind": d.kind, "message": d.message} for d in disagreements(stats, trace)]
     edge["health"] = stats.health(topology.thresholds).value if in_metrics else "unknown"
@@ -91,9 +91,11 @@ def edge_to_wire(topology: Topology, source: str, target: str) -> dict[str, Any]
     return edge
 
 
-def _trace_to_wire(trace: EdgeTraceStats) -> dict[str, Any]:
+def _trace_to_wire(trace: EdgeTraceStats, window_s: float) -> dict[str, Any]:
     return {
         "count": trace.count,
+        "window_s": window_s,
+        "rps": _round(trace.count / window_s, 4) if window_s > 0 else None,  # traced requests: a sample
         "errors": trace.errors,
         "error_rate": _round(trace.error_rate, 5),
         "p50_ms": _round(trace.p50_ms, 3),

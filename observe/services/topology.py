@@ -22,6 +22,9 @@ from observe.services.traces import TraceService
 from observe.sources.istio_queries import quantiles_query, rates_query
 
 
+TraceView = tuple[dict[EdgeKey, EdgeTraceStats], float]  # per-edge trace statistics, seconds they cover
+
+
 @dataclass(frozen=True, slots=True)
 class TopologyRequest:
     graph: GraphType
@@ -48,14 +51,15 @@ class TopologyService:
             return await self.snapshots.live(key)
         return await self.snapshots.history(key, request.at)
 
-    def trace_stats(self, request: TopologyRequest, snap: Snapshot) -> dict[EdgeKey, EdgeTraceStats] | None:
+    def trace_stats(self, request: TopologyRequest, snap: Snapshot) -> TraceView | None:
         """Read on the event loop: the trace state is only ever touched there."""
         if self.traces is None:
             return None
-        return self.traces.edge_stats(request.graph, snap.as_of - request.window_s, snap.as_of)
+        start = snap.as_of - request.window_s
+        return self.traces.edge_stats(request.graph, start, snap.as_of), self.traces.covered_s(start, snap.as_of)
 
     def build(
-        self, request: TopologyRequest, snap: Snapshot, trace_stats: dict[EdgeKey, EdgeTraceStats] | None = None
+        self, request: TopologyRequest, snap: Snapshot, trace_stats: TraceView | None = None
     ) -> Topology:
         topology = build_topology(
             request.graph,
@@ -71,7 +75,7 @@ class TopologyService:
             MissingSource(name, error) for name, error in (self.traces.source_errors if self.traces else {}).items()
         )
         topology = replace(topology, missing=missing, stale=snap.stale)
-        return topology if trace_stats is None else merge_traces(topology, trace_stats)
+        return topology if trace_stats is None else merge_traces(topology, *trace_stats)
 
     async def topology(self, request: TopologyRequest) -> Topology:
         snap = await self.snapshot(request)

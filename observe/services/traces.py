@@ -144,6 +144,10 @@ class TraceService:
     def edge_stats(self, graph: GraphType, start_s: float, end_s: float) -> dict[EdgeKey, EdgeTraceStats]:
         return self.stats.stats_for(start_s, end_s, graph)
 
+    def covered_s(self, start_s: float, end_s: float) -> float:
+        first, last = self.stats.covered(start_s, end_s)
+        return max(0.0, last - first)
+
     def search(self, query: TraceQuery) -> list[TraceSummary]:
         return self.store.search(query)
 

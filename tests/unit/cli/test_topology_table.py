@@ -11,6 +11,7 @@ def test_table_lists_every_edge_with_numbers() -> None:
     wire = topology_to_wire(build_topology(GraphType.VERSIONED_APP, parse_rates(bookinfo_rates()), [],
                                            as_of=1.0, window_s=60))  # fmt: skip
     wire["missing"] = [{"source": "prometheus", "error": "percentiles: timeout after 5s"}]
+    wire["edges"][0]["trace"] = {"count": 41, "p99_ms": 71.44}
     table = format_table(dict(wire))
     lines = table.splitlines()
     assert lines[0].split()[:3] == ["SOURCE", "DESTINATION", "RPS"]
@@ -18,6 +19,7 @@ def test_table_lists_every_edge_with_numbers() -> None:
     assert "3.00" in v2 and "80.00%" in v2 and "failing" in v2
     assert any("UO=0.5" in line for line in lines)
     assert "8 nodes, 7 edges, window 60s" in table
+    assert "TRACE P99" in lines[0] and "71.4 (n=41)" in lines[1]
     assert "missing: prometheus: percentiles: timeout after 5s" in table
 
 

@@ -26,12 +26,13 @@ def topology():  # type: ignore[no-untyped-def]
 
 def test_trace_stats_join_metric_edges_and_trace_only_edges_are_added() -> None:
     base = topology()
-    merged = merge_traces(base, {(PRODUCTPAGE, REVIEWS_V2): trace(), (PRODUCTPAGE, EXTERNAL): trace(10, 0)})
+    merged = merge_traces(base, {(PRODUCTPAGE, REVIEWS_V2): trace(), (PRODUCTPAGE, EXTERNAL): trace(10, 0)}, 40.0)
     assert not base.graph.has_edge(PRODUCTPAGE.id, EXTERNAL.id)  # the shared metrics topology is untouched
     wire = {(e["source"], e["target"]): e for e in topology_to_wire(merged)["edges"]}
     both = wire[(PRODUCTPAGE.id, REVIEWS_V2.id)]
     assert both["seen_by"] == ["metrics", "traces"] and both["rps"] == 3.0
     assert both["trace"]["count"] == 400 and both["trace"]["p99_ms"] == 70.0 and both["disagreements"] == []
+    assert (both["trace"]["window_s"], both["trace"]["rps"]) == (40.0, 10.0)
     only = wire[(PRODUCTPAGE.id, EXTERNAL.id)]
     assert only["seen_by"] == ["traces"] and only["rps"] is None and only["health"] == "unknown"
     assert [d["kind"] for d in only["disagreements"]] == ["trace_only"]

@@ -43,14 +43,16 @@ def test_percentiles_within_one_percent_of_numpy_on_lognormal_samples() -> None:
     assert stats.counters.slots == 30  # 300 s of requests in 10 s slots
 
 
-def test_window_takes_the_slots_it_overlaps_and_merges_them() -> None:
+def test_window_takes_the_slots_nearest_to_it_and_merges_them() -> None:
     stats = TraceStats(slot_s=10)
     for i in range(30):  # slots 0, 1, 2 get 10 requests each: latencies 0-9, 10-19, 20-29 ms
         stats.add(request(i, float(i), float(i + 1)), now=30)
     (middle,) = stats.stats_for(10, 20, GraphType.APP).values()
     assert middle.count == 10 and middle.p50_ms == pytest.approx(15.0, rel=0.07)
-    (partial,) = stats.stats_for(15, 25, GraphType.APP).values()  # overlaps slots 1 and 2
-    assert partial.count == 20
+    (partial,) = stats.stats_for(14, 25, GraphType.APP).values()  # slot 1 starts nearest to 14
+    assert partial.count == 20 and stats.covered(14, 25) == (10, 25)
+    (half,) = stats.stats_for(16, 25, GraphType.APP).values()  # slot 2 starts nearest to 16
+    assert half.count == 10 and stats.covered(16, 25) == (20, 25)
     (everything,) = stats.stats_for(0, 30, GraphType.APP).values()
     assert everything.count == 30
     assert 29.0 * 0.99 <= everything.p99_ms <= 30.0 * 1.01  # between the order statistics around rank 28.7
