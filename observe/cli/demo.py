@@ -21,6 +21,8 @@ def register(commands: Any) -> None:
     parser.add_argument("--namespace", default="bookinfo")
     parser.add_argument("--port", type=int, default=8080, help="API port (0 picks a free one)")
     parser.add_argument("--scrape-interval", type=float, default=2.0, help="Prometheus scrape interval, s")
+    parser.add_argument("--service-time", type=float, default=1.0,
+                        help="scale of each app's simulated work time (0: answer at once)")  # fmt: skip
     parser.add_argument("--config", default=None, help="YAML settings for the API")
     parser.set_defaults(run=run)
 
@@ -38,7 +40,8 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> None:
     runner, port = await start_site(create_app(settings), settings.host, settings.port)
     api = f"http://{settings.host}:{port}"
     otlp = f"{api}/v1/traces"
-    mesh = DemoMesh(MeshConfig(namespace=args.namespace, rps=args.rps, otlp_endpoint=otlp))
+    mesh = DemoMesh(MeshConfig(namespace=args.namespace, rps=args.rps, otlp_endpoint=otlp,
+                               service_time_scale=args.service_time))  # fmt: skip
     prometheus: PrometheusProcess | None = None
     try:
         await mesh.start()

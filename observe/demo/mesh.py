@@ -19,7 +19,7 @@ from aiohttp import web
 
 from observe.demo.control import build_control_app
 from observe.demo.faults import Fault
-from observe.demo.identity import BOOKINFO, ENTRY_APP, identity_for
+from observe.demo.identity import BOOKINFO, ENTRY_APP, SERVICE_TIME_MS, identity_for
 from observe.demo.istio_metrics import IstioStats
 from observe.demo.loadgen import LoadGenerator, LoadStats, validate_rps
 from observe.demo.routing import Routes, validate_weights
@@ -51,6 +51,8 @@ class MeshConfig:
     load_timeout_s: float = 10.0  # per load-generator request
     max_in_flight: int = 64  # load generator concurrency bound
     control_port: int = 0
+    # Own work time of each app, log-normal around identity.SERVICE_TIME_MS × this scale; 0: none (tests).
+    service_time_scale: float = 0.0
 
 
 class DemoMesh:
@@ -239,7 +241,8 @@ class DemoMesh:
             tracer=tracer,
             route_timeout_s=self.config.route_timeout_s,
         )
-        return Workload(sidecar, self.config.host, self._rng(name, "fault"), self._faults.get(name))
+        work_ms = SERVICE_TIME_MS.get(spec.app, 0.0) * self.config.service_time_scale
+        return Workload(sidecar, self.config.host, self._rng(name, "fault"), self._faults.get(name), work_ms)
 
     async def _start_control(self) -> None:
         self._control = web.AppRunner(build_control_app(self), access_log=None, shutdown_timeout=SHUTDOWN_S)

@@ -40,8 +40,11 @@ def bind_socket(host: str, port: int = 0) -> socket.socket:
 class Workload:
     """A workload process: app + sidecar behind one port (the app and `/stats/prometheus`)."""
 
-    def __init__(self, sidecar: Sidecar, host: str, rng: random.Random, fault: Fault | None = None) -> None:
+    def __init__(self, sidecar: Sidecar, host: str, rng: random.Random, fault: Fault | None = None,
+                 work_ms: float = 0.0) -> None:  # fmt: skip
+        """`work_ms`: median of the app's own work per request (log-normal, σ 0.5); 0 for none."""
         self.sidecar = sidecar
+        self.work_ms = work_ms
         self.identity: WorkloadIdentity = sidecar.identity
         self.fault = fault or Fault()
         self._rng = rng
@@ -105,8 +108,9 @@ class Workload:
     async def _faults(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """The app misbehaving as configured: inside the server sidecar, so its metrics see it."""
         fault = self.fault
-        if fault.latency_ms > 0:
-            await asyncio.sleep(fault.latency_ms / 1000.0)
+        delay_ms = fault.latency_ms + (self.work_ms * self._rng.lognormvariate(0.0, 0.5) if self.work_ms else 0.0)
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000.0)
         if fault.error_ratio > 0 and self._rng.random() < fault.error_ratio:
             return web.json_response({"error": "fault injected by the demo"}, status=fault.error_code)
         return await handler(request)

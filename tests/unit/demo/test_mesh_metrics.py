@@ -129,6 +129,16 @@ async def test_added_latency_lands_in_the_right_bucket(make_mesh: MeshFactory) -
     assert bucket["100"] == 0 and bucket["250"] == 1
 
 
+async def test_service_time_gives_each_app_its_own_latency(make_mesh: MeshFactory) -> None:
+    # reviews' median work is 9 ms × 4 = 36 ms, log-normal σ 0.5: 20 calls all land above 10 ms and below 250 ms
+    mesh = await make_mesh(service_time_scale=4.0, reviews_weights={"v1": 1, "v2": 0, "v3": 0})
+    caller = mesh.workload("productpage-v1").sidecar
+    for _ in range(20):
+        assert (await caller.call("reviews", "/reviews/0")).status == 200
+    buckets = _buckets(mesh.istio_stats("reviews-v1").exposition().decode())  # only its inbound series
+    assert float(buckets["+Inf"]) == 20 and float(buckets["10"]) == 0 and float(buckets["250"]) == 20
+
+
 def _buckets(text: str) -> dict[str, str]:
     return dict(re.findall(r'_bucket\{.*le="([^"]+)".*\} (\S+)', text))
 
