@@ -11,7 +11,6 @@ import argparse
 import json
 import random
 import time
-from collections.abc import Callable
 
 from google.protobuf.json_format import MessageToDict
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -19,6 +18,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
+from benchmarks.timing import best_cpu_s
 from observe.services.traces import TraceService
 from observe.sources.otlp import decode_traces
 
@@ -56,15 +56,6 @@ def build_request(traces: int, start_s: float, seed: int = 1) -> ExportTraceServ
     ])  # fmt: skip
 
 
-def best_cpu(fn: Callable[[], object], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        begin = time.process_time()
-        fn()
-        best = min(best, time.process_time() - begin)
-    return best
-
-
 def run(traces: int = 2000, repeat: int = 5) -> dict[str, float]:
     now = time.time()
     request = build_request(traces, now - 60)
@@ -78,9 +69,9 @@ def run(traces: int = 2000, repeat: int = 5) -> dict[str, float]:
 
     return {
         "spans": spans,
-        "protobuf_decode_spans_per_s": spans / best_cpu(lambda: decode_traces(pb, "application/x-protobuf"), repeat),
-        "protobuf_ingest_spans_per_s": spans / best_cpu(lambda: pipeline(pb, "application/x-protobuf"), repeat),
-        "json_ingest_spans_per_s": spans / best_cpu(lambda: pipeline(js, "application/json"), repeat),
+        "protobuf_decode_spans_per_s": spans / best_cpu_s(lambda: decode_traces(pb, "application/x-protobuf"), repeat),
+        "protobuf_ingest_spans_per_s": spans / best_cpu_s(lambda: pipeline(pb, "application/x-protobuf"), repeat),
+        "json_ingest_spans_per_s": spans / best_cpu_s(lambda: pipeline(js, "application/json"), repeat),
     }
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import time
 from collections.abc import Callable
 
+from benchmarks.timing import best_cpu_s
 from observe.model.ids import GraphType
 from observe.model.samples import VectorSample
 from observe.model.topology import build_topology
@@ -45,12 +45,7 @@ def synthetic(services: int, edges: int, seed: int = 1) -> tuple[list[VectorSamp
 
 
 def best_ms(fn: Callable[[], object], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        begin = time.process_time()
-        fn()
-        best = min(best, time.process_time() - begin)
-    return best * 1000
+    return best_cpu_s(fn, repeat) * 1000
 
 
 def run(services: int = 1000, edges: int = 10_000, repeat: int = 3) -> dict[str, float]:
