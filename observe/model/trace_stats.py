@@ -6,8 +6,9 @@ finest identity traces give, with workload and called service), so one store ans
 [start, end) takes the slots from the one nearest its start to the one holding its end, so the covered time
 (`covered`) differs from the window by at most half a slot; rates divide by the covered time. Each slot keeps
 count, errors, a few exemplar trace ids (the slowest, and the first errors), and the latencies: raw while
-there are few (sampled traces rarely give many per edge per slot), folded into a DDSketch (relative accuracy 1 %, mergeable) past `_RAW_LIMIT`. A query merges slots into one sketch per edge,
-so P50/P95/P99 are within 1 % of the exact sample quantiles whatever the window.
+there are few (sampled traces rarely give many per edge per slot), folded into a DDSketch (relative
+accuracy 1 %, mergeable) past `_RAW_LIMIT`. A query merges slots into one sketch per edge, so P50/P95/P99
+are within 1 % of the exact sample quantiles whatever the window.
 
 Bounds: slots older than `retention_s` before `now` are dropped on insert (when a new slot opens) or by
 `prune(now)`; a request older than that is refused (`too_old`); at most `max_edges` endpoint pairs are

@@ -21,7 +21,6 @@ from observe.services.refresh import Snapshot, SnapshotCache, ViewKey
 from observe.services.traces import TraceService
 from observe.sources.istio_queries import quantiles_query, rates_query
 
-
 TraceView = tuple[dict[EdgeKey, EdgeTraceStats], float]  # per-edge trace statistics, seconds they cover
 
 
