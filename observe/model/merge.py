@@ -3,8 +3,9 @@
 Metrics stay authoritative for rps and success rate (they count every request); traces add exact percentiles,
 the sampled count and exemplar trace ids. An edge seen only in traces (an uninstrumented peer, a service outside
 the mesh) is added and marked. Disagreements are flagged, each only with enough samples to mean something:
-- p99: the trace P99 lies outside the histogram P99's bucket widened by P99_SLACK either way (client spans
-  include the network hop, so a little above the server-side bucket is normal);
+- p99: the trace P99 lies outside the histogram P99's bucket widened by P99_SLACK either way and by P99_ABS_MS
+  (client spans include the caller's HTTP stack and the network hop: on a sub-millisecond service that alone
+  puts the trace P99 several buckets above the server-side one, which is not a finding);
 - error rate: the trace error rate is more than ERROR_Z standard errors and ERROR_GAP from the metric one,
   which points at biased sampling or spans that do not see the same failures.
 """
@@ -20,6 +21,7 @@ from observe.model.topology import EdgeKey, Topology, add_node
 from observe.model.trace_stats import EdgeTraceStats
 
 P99_SLACK = 1.5
+P99_ABS_MS = 5.0
 MIN_P99_SAMPLES = 100
 ERROR_Z = 4.0
 ERROR_GAP = 0.02
@@ -54,7 +56,7 @@ def disagreements(metrics: EdgeStats, trace: EdgeTraceStats | None) -> list[Disa
     out = []
     p99 = metrics.percentiles.get(0.99)
     if p99 is not None and trace.count >= MIN_P99_SAMPLES:
-        low, high = p99.lower_ms / P99_SLACK, p99.upper_ms * P99_SLACK
+        low, high = p99.lower_ms / P99_SLACK - P99_ABS_MS, p99.upper_ms * P99_SLACK + P99_ABS_MS
         if not low <= trace.p99_ms <= high:
             out.append(Disagreement("p99", f"trace P99 {trace.p99_ms:.1f} ms is outside the histogram's bucket "
                                            f"[{p99.lower_ms:g}, {p99.upper_ms:g}] ms"))  # fmt: skip

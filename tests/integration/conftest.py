@@ -27,7 +27,7 @@ def stack() -> Iterator[Stack]:
     config = MeshConfig(rps=RPS, seed=7, faults={"reviews-v2": Fault(error_ratio=REVIEWS_V2_ERRORS)})
     running = Stack(config).start()
     try:
-        time.sleep(WINDOW_S + 4)  # a full window of scrapes (1 s interval) after the load started
+        time.sleep(WINDOW_S + 4)  # a full window of scrapes (2 s interval) after the load started
         yield running
     finally:
         running.stop()

@@ -42,6 +42,7 @@ def test_trace_stats_join_metric_edges_and_trace_only_edges_are_added() -> None:
 def test_p99_far_outside_the_histogram_bucket_is_flagged() -> None:
     stats = topology().edge_stats(PRODUCTPAGE.id, REVIEWS_V2.id)  # histogram P99 88 ms in bucket [50, 100]
     assert disagreements(stats, trace(p99=140.0)) == []  # inside the slack: client spans include the hop
+    assert disagreements(stats, trace(p99=30.0)) == []  # below the bucket by less than the absolute slack
     [p99] = disagreements(stats, trace(p99=400.0))
     assert p99.kind == "p99" and "[50, 100]" in p99.message
     assert disagreements(stats, trace(count=50, errors=10, p99=400.0)) == []  # too few samples to say
