@@ -28,6 +28,20 @@ class BadQuery(ObserveError):
     code = "bad_query"
 
 
+class Unauthorized(ObserveError):
+    """No valid credentials (no or wrong bearer token, no trusted user header)."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ObserveError):
+    """The caller may not do this: writes disabled, CSRF check failed, or Kubernetes RBAC."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(ObserveError):
     status = 404
     code = "not_found"

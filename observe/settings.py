@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ ENV_PREFIX = "OBSERVE_"
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting; `write_token` is kept out of repr so it never reaches a log."""
+
     prometheus_url: str = "http://127.0.0.1:9090"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -37,6 +39,13 @@ class Settings:
     jaeger_poll: str = "15s"  # how often Jaeger is searched for new traces
     jaeger_limit: int = 500  # traces read per poll at most
     trace_retention: str = "1h"  # per-edge trace statistics and whole traces are kept this long
+    rules_dir: str = ""  # GitOps directory of Istio objects that edits write; empty: edits unavailable
+    audit_db: str = "observe-audit.sqlite3"  # SQLite file of the edit audit log
+    allow_writes: bool = False  # edits need this, and then a token or a trusted proxy's user header
+    write_token: str = field(default="", repr=False)  # bearer token for writes; empty: tokens are not accepted
+    auth_header: str = ""  # user header set by an authenticating proxy, e.g. X-Forwarded-User
+    trusted_proxies: str = "127.0.0.1/32,::1/128"  # addresses whose auth_header is believed
+    allowed_origins: str = ""  # extra browser origins allowed to write (the UI's, when on another host)
     healthy_success_rate: float = 0.99
     degraded_success_rate: float = 0.95
     log_format: str = "text"  # text | json
@@ -84,8 +93,18 @@ class Settings:
         return self
 
 
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
+
+
 def _coerce(name: str, raw: Any) -> Any:
     target = {f.name: f.type for f in fields(Settings)}[name]
+    if target == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text not in _TRUE + _FALSE:
+            raise BadQuery(f"invalid {name} '{raw}': expected true or false", field=name)
+        return text in _TRUE
     try:
         if target == "int":
             return int(raw)

@@ -12,9 +12,14 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from observe import __version__
+from observe.actions.audit import AuditLog
+from observe.actions.files import RulesDirectory
 from observe.api import handlers, keys, otlp, traces
+from observe.api.auth import WriteAuth
+from observe.api.edits import register_edit_routes
 from observe.api.middleware import errors_middleware
 from observe.model.edge_stats import HealthThresholds
+from observe.services.edits import EditService
 from observe.services.refresh import RefreshPolicy, SnapshotCache
 from observe.services.series import SeriesService
 from observe.services.telemetry import SelfMetrics
@@ -109,7 +114,27 @@ def create_app(
     app.router.add_get("/api/v1/traces", traces.search)
     app.router.add_get("/api/v1/traces/{trace_id}", traces.get_trace)
     app.router.add_post("/v1/traces", otlp.handler(trace_service, self_metrics, limits))
+    if settings.rules_dir:
+        register_edit_routes(app, edit_service(settings, clock), write_auth(settings))
     return app
+
+
+def _split(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def edit_service(settings: Settings, clock: Callable[[], float]) -> EditService:
+    return EditService(RulesDirectory(settings.rules_dir), AuditLog(settings.audit_db), clock)
+
+
+def write_auth(settings: Settings) -> WriteAuth:
+    return WriteAuth(
+        enabled=settings.allow_writes,
+        token=settings.write_token,
+        user_header=settings.auth_header,
+        trusted_proxies=_split(settings.trusted_proxies),
+        allowed_origins=_split(settings.allowed_origins),
+    )
 
 
 def create_otlp_app(main: web.Application) -> web.Application:

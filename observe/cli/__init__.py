@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from observe.cli import demo, serve, topology
+from observe.cli import demo, edit, serve, topology
 from observe.errors import ObserveError
 
 
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(commands)
     demo.register(commands)
     topology.register(commands)
+    edit.register(commands)
     return parser
 
 

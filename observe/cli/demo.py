@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import secrets
+import tempfile
 from dataclasses import replace
 from typing import Any
 
@@ -24,6 +27,10 @@ def register(commands: Any) -> None:
     parser.add_argument("--service-time", type=float, default=1.0,
                         help="scale of each app's simulated work time (0: answer at once)")  # fmt: skip
     parser.add_argument("--config", default=None, help="YAML settings for the API")
+    parser.add_argument("--rules-dir", default=None,
+                        help="Istio objects the mesh obeys and edits write (default: a temporary directory)")
+    parser.add_argument("--allow-writes", action="store_true",
+                        help="enable edits; token: OBSERVE_WRITE_TOKEN or a random one, printed")  # fmt: skip
     parser.set_defaults(run=run)
 
 
@@ -35,13 +42,19 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> None:
     # The API starts first so the mesh's spans have somewhere to go from its first request; it only needs
     # Prometheus's address, so Prometheus's port is chosen up front and Prometheus starts last.
     prometheus_port = free_port()
+    workdir = tempfile.TemporaryDirectory(prefix="observe-demo-")
+    rules_dir = args.rules_dir or os.path.join(workdir.name, "rules")
+    os.makedirs(rules_dir, exist_ok=True)
+    token = settings.write_token or (secrets.token_urlsafe(24) if args.allow_writes else "")
     settings = replace(settings, prometheus_url=f"http://127.0.0.1:{prometheus_port}",
-                       scrape_interval=f"{args.scrape_interval:g}s")  # fmt: skip
+                       scrape_interval=f"{args.scrape_interval:g}s", rules_dir=rules_dir,
+                       audit_db=settings.audit_db if args.rules_dir else os.path.join(workdir.name, "audit.sqlite3"),
+                       allow_writes=settings.allow_writes or args.allow_writes, write_token=token)  # fmt: skip
     runner, port = await start_site(create_app(settings), settings.host, settings.port)
     api = f"http://{settings.host}:{port}"
     otlp = f"{api}/v1/traces"
     mesh = DemoMesh(MeshConfig(namespace=args.namespace, rps=args.rps, otlp_endpoint=otlp,
-                               service_time_scale=args.service_time))  # fmt: skip
+                               service_time_scale=args.service_time, rules_dir=rules_dir))  # fmt: skip
     prometheus: PrometheusProcess | None = None
     try:
         await mesh.start()
@@ -53,7 +66,10 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> None:
               f"  table:       observe topology --api-url {api}\n"
               f"  OTLP/HTTP:   {otlp}\n"
               f"  Prometheus:  {prometheus.url}\n"
-              f"  mesh:        {mesh.entry_url} (control: {mesh.control_url})", flush=True)  # fmt: skip
+              f"  mesh:        {mesh.entry_url} (control: {mesh.control_url})\n"
+              f"  rules:       {rules_dir} (the mesh obeys the DestinationRules here)\n"
+              f"  writes:      {'on, bearer token ' + token if settings.allow_writes else 'off (--allow-writes)'}",
+              flush=True)  # fmt: skip
         await wait_for_signal()
     finally:
         log.info("stopping")
@@ -61,6 +77,7 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> None:
             await prometheus.stop()
         await mesh.stop()
         await runner.cleanup()
+        workdir.cleanup()
 
 
 def run(args: argparse.Namespace) -> int:

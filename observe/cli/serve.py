@@ -17,20 +17,22 @@ from observe.settings import Settings, load_settings
 
 # Flags mirror Settings fields; None means "not given", so the file and environment still apply.
 SERVE_FLAGS = ("prometheus_url", "jaeger_url", "host", "port", "otlp_port", "window", "refresh", "percentile_refresh",
-               "query_timeout", "trace_retention", "log_format")  # fmt: skip
+               "query_timeout", "trace_retention", "rules_dir", "audit_db", "allow_writes", "write_token",
+               "auth_header", "log_format")  # fmt: skip
 
 
 def add_settings_flags(parser: argparse.ArgumentParser, names: tuple[str, ...] = SERVE_FLAGS) -> None:
     parser.add_argument("--config", help="YAML file of settings (keys as the flags, with underscores)")
     for name in names:
         default = getattr(Settings(), name)
-        parser.add_argument(
-            "--" + name.replace("_", "-"),
-            dest=name,
-            default=None,
-            type=type(default),
-            help=f"default {default}; env OBSERVE_{name.upper()}",
-        )
+        flag, env = "--" + name.replace("_", "-"), f"env OBSERVE_{name.upper()}"
+        if isinstance(default, bool):
+            parser.add_argument(flag, dest=name, default=None, action=argparse.BooleanOptionalAction,
+                                help=f"default {'on' if default else 'off'}; {env}")  # fmt: skip
+        elif name == "write_token":  # a token on a command line shows in `ps`: prefer the environment
+            parser.add_argument(flag, dest=name, default=None, help=f"prefer {env}")
+        else:
+            parser.add_argument(flag, dest=name, default=None, type=type(default), help=f"default {default}; {env}")
 
 
 def settings_from_args(args: argparse.Namespace, names: tuple[str, ...] = SERVE_FLAGS) -> Settings:

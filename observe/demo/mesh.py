@@ -25,6 +25,7 @@ from observe.demo.loadgen import LoadGenerator, LoadStats, validate_rps
 from observe.demo.routing import Routes, validate_weights
 from observe.demo.sidecar import METRICS_PATH, Sidecar
 from observe.demo.tracing import EXPORT_TIMEOUT_S, SpanExporterFactory, WorkloadTracer, otlp_exporter_factory
+from observe.demo.traffic_policy import RulesCache, RulesTrafficPolicy
 from observe.demo.workload import SHUTDOWN_S, Workload, bind_socket
 from observe.errors import NotFound
 
@@ -53,6 +54,9 @@ class MeshConfig:
     control_port: int = 0
     # Own work time of each app, log-normal around identity.SERVICE_TIME_MS × this scale; 0: none (tests).
     service_time_scale: float = 0.0
+    # A rules directory (destinationrules/<ns>/<name>.yaml) whose circuit breakers every client sidecar obeys;
+    # None: no DestinationRules (no pool limits, no outlier detection).
+    rules_dir: str | None = None
 
 
 class DemoMesh:
@@ -81,6 +85,7 @@ class DemoMesh:
         self._load: LoadGenerator | None = None
         self._final_stats: LoadStats | None = None
         self._routes = Routes(config.namespace)
+        self._rules = RulesCache(config.rules_dir) if config.rules_dir else None
         for name, fault in config.faults.items():
             for workload in self._resolve(name):
                 self._faults[workload] = fault
@@ -240,6 +245,7 @@ class DemoMesh:
             rng=self._rng(name, "route"),
             tracer=tracer,
             route_timeout_s=self.config.route_timeout_s,
+            policy=RulesTrafficPolicy(self._rules) if self._rules is not None else None,
         )
         work_ms = SERVICE_TIME_MS.get(spec.app, 0.0) * self.config.service_time_scale
         return Workload(sidecar, self.config.host, self._rng(name, "fault"), self._faults.get(name), work_ms)
