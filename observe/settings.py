@@ -33,6 +33,7 @@ class Settings:
     percentile_refresh: str = "30s"  # histogram_quantile cadence (they cost far more than rates)
     query_timeout: str = "5s"  # per PromQL query
     view_idle_timeout: str = "5m"  # stop refreshing a view nobody asked for in this long
+    recording_rules: str = "auto"  # read observe's recording rules (deploy/prometheus): auto, on or off
     scrape_interval: str = "15s"  # of the Prometheus behind: a series point's rate window is at least 4 of them
     otlp_port: int = 0  # a second listener for OTLP/HTTP only (4318 is the OTLP default); 0: off
     jaeger_url: str = ""  # Jaeger query API base, e.g. http://tracing.istio-system/jaeger; empty: not polled
@@ -86,6 +87,9 @@ class Settings:
         for name in ("window", "refresh", "percentile_refresh", "query_timeout", "view_idle_timeout",
                      "scrape_interval", "trace_retention", "jaeger_poll"):  # fmt: skip
             parse_duration(getattr(self, name), name)
+        if self.recording_rules not in ("auto", "on", "off"):
+            raise BadQuery(f"invalid recording_rules '{self.recording_rules}': expected auto, on or off",
+                           field="recording_rules")  # fmt: skip
         if self.log_format not in ("text", "json"):
             raise BadQuery(f"invalid log_format '{self.log_format}': expected text or json", field="log_format")
         if not 0 < self.degraded_success_rate <= self.healthy_success_rate <= 1:

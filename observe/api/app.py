@@ -21,6 +21,7 @@ from observe.api.middleware import errors_middleware
 from observe.model.edge_stats import HealthThresholds
 from observe.services.edits import EditService
 from observe.services.refresh import RefreshPolicy, SnapshotCache
+from observe.services.rules import RulesProbe
 from observe.services.series import SeriesService
 from observe.services.telemetry import SelfMetrics
 from observe.services.topology import TopologyService
@@ -85,7 +86,8 @@ def create_app(
     trace_service = TraceService(TraceLimits(retention_s=settings.trace_retention_s), self_metrics, clock)
     app[keys.TRACES] = trace_service
     app[keys.TRACE_SOURCE] = trace_source
-    app[keys.TOPOLOGY] = TopologyService(cache, thresholds, traces=trace_service)
+    rules = RulesProbe(source, settings.recording_rules, self_metrics, clock, timeout_s=settings.query_timeout_s)
+    app[keys.TOPOLOGY] = TopologyService(cache, thresholds, traces=trace_service, rules=rules)
     app[keys.SERIES] = SeriesService(source, settings.query_timeout_s, settings.min_rate_window_s, self_metrics, clock)
 
     async def background(app: web.Application) -> AsyncIterator[None]:

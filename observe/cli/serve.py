@@ -16,9 +16,11 @@ from observe.api.app import RUNNER_OPTIONS, create_app, create_otlp_app
 from observe.settings import Settings, load_settings
 
 # Flags mirror Settings fields; None means "not given", so the file and environment still apply.
-SERVE_FLAGS = ("prometheus_url", "jaeger_url", "host", "port", "otlp_port", "window", "refresh", "percentile_refresh",
-               "query_timeout", "trace_retention", "rules_dir", "audit_db", "allow_writes", "write_token",
-               "auth_header", "log_format")  # fmt: skip
+SERVE_FLAGS = (
+    "prometheus_url", "jaeger_url", "host", "port", "otlp_port", "window", "refresh", "percentile_refresh",
+    "query_timeout", "trace_retention", "recording_rules", "rules_dir", "audit_db", "allow_writes", "write_token",
+    "auth_header", "log_format",
+)  # fmt: skip
 
 
 def add_settings_flags(parser: argparse.ArgumentParser, names: tuple[str, ...] = SERVE_FLAGS) -> None:

@@ -41,14 +41,19 @@ def _duration(seconds: float) -> str:
     return f"{round(seconds * 1000)}ms"
 
 
-def prometheus_config(targets: Sequence[str], metrics_path: str, scrape_interval_s: float) -> dict[str, Any]:
+def prometheus_config(
+    targets: Sequence[str], metrics_path: str, scrape_interval_s: float, rule_files: Sequence[str] = ()
+) -> dict[str, Any]:
     interval = _duration(scrape_interval_s)
-    return {
+    config: dict[str, Any] = {
         "global": {"scrape_interval": interval, "scrape_timeout": interval, "evaluation_interval": interval},
         "scrape_configs": [
             {"job_name": JOB_NAME, "metrics_path": metrics_path, "static_configs": [{"targets": list(targets)}]}
         ],
     }
+    if rule_files:
+        config["rule_files"] = [str(Path(f).resolve()) for f in rule_files]
+    return config
 
 
 def free_port() -> int:
@@ -69,6 +74,7 @@ class PrometheusProcess:
         data_dir: str | None = None,
         extra_args: Sequence[str] = (),
         port: int = 0,
+        rule_files: Sequence[str] = (),
     ) -> None:
         """`port` 0 picks a free one at start; a fixed port lets callers know the URL before Prometheus runs."""
         if not targets:
@@ -82,6 +88,7 @@ class PrometheusProcess:
         self.data_dir = data_dir
         self.extra_args = list(extra_args)
         self.port = port
+        self.rule_files = list(rule_files)
         self._port = 0
         self._workdir: Path | None = None
         self._process: asyncio.subprocess.Process | None = None
@@ -106,7 +113,7 @@ class PrometheusProcess:
             )
         self._workdir = Path(tempfile.mkdtemp(prefix="observe-prometheus-"))
         config_path = self._workdir / "prometheus.yml"
-        config = prometheus_config(self.targets, self.metrics_path, self.scrape_interval_s)
+        config = prometheus_config(self.targets, self.metrics_path, self.scrape_interval_s, self.rule_files)
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         deadline = time.monotonic() + timeout_s
         try:

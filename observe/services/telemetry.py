@@ -25,6 +25,9 @@ class SelfMetrics:
         )
         self.cache = Counter("observe_view_requests_total", "Topology requests by cache outcome", ["outcome"],
                              registry=r)  # fmt: skip
+        self.recording_rules = Gauge(
+            "observe_recording_rules_in_use", "1 when live views read observe's recording rules", registry=r
+        )
         self.views = Gauge("observe_live_views", "Live views refreshed in the background", registry=r)
         self.spans_received = Counter("observe_spans_received_total", "Spans accepted", ["origin"], registry=r)
         self.spans_rejected = Counter(

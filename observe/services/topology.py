@@ -18,6 +18,7 @@ from observe.model.topology import EdgeKey, MissingSource, Topology, build_topol
 from observe.model.trace_stats import EdgeTraceStats
 from observe.model.wire import WireTopology, topology_to_wire
 from observe.services.refresh import Snapshot, SnapshotCache, ViewKey
+from observe.services.rules import RulesProbe
 from observe.services.traces import TraceService
 from observe.sources.istio_queries import quantiles_query, rates_query
 
@@ -38,17 +39,19 @@ class TopologyService:
     thresholds: HealthThresholds = field(default_factory=HealthThresholds)
     bounds: tuple[float, ...] | None = None
     traces: TraceService | None = None
+    rules: RulesProbe | None = None
     _memo: OrderedDict[tuple[TopologyRequest, int, int], WireTopology] = field(default_factory=OrderedDict)
 
     @staticmethod
-    def view_key(graph: GraphType, window_s: float) -> ViewKey:
-        return ViewKey(rates_query(graph, window_s), quantiles_query(graph, window_s))
+    def view_key(graph: GraphType, window_s: float, rules: bool = False) -> ViewKey:
+        return ViewKey(rates_query(graph, window_s, rules=rules), quantiles_query(graph, window_s, rules=rules))
 
     async def snapshot(self, request: TopologyRequest) -> Snapshot:
-        key = self.view_key(request.graph, request.window_s)
         if request.at is None:
-            return await self.snapshots.live(key)
-        return await self.snapshots.history(key, request.at)
+            rules = self.rules is not None and await self.rules.use_rules(request.window_s)
+            return await self.snapshots.live(self.view_key(request.graph, request.window_s, rules))
+        # A past instant reads raw series: the recording rules may not have existed then.
+        return await self.snapshots.history(self.view_key(request.graph, request.window_s), request.at)
 
     def trace_stats(self, request: TopologyRequest, snap: Snapshot) -> TraceView | None:
         """Read on the event loop: the trace state is only ever touched there."""
