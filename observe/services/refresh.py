@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from observe.errors import SourceUnavailable
-from observe.model.samples import LatencyQuantile, RequestRate
+from observe.model.samples import LatencyQuantile, RequestRate, VectorSample
 from observe.model.topology import MissingSource
 from observe.services.telemetry import SelfMetrics
 from observe.sources.istio_queries import parse_quantiles, parse_rates
@@ -122,7 +122,7 @@ class SnapshotCache:
                 self._history.popitem(last=False)
         return snap
 
-    async def _query(self, kind: str, promql: str, at: float) -> list:  # type: ignore[type-arg]
+    async def _query(self, kind: str, promql: str, at: float) -> list[VectorSample]:
         self.metrics.queries.labels(kind).inc()
         try:
             return await self.source.query(promql, at, self.policy.query_timeout_s)
@@ -142,12 +142,15 @@ class SnapshotCache:
             missing.append(_missing(results[0], self.source.name, "rates"))
             snap = replace(snap, stale=previous is not None)
         else:
-            snap = replace(snap, as_of=at, rates=tuple(parse_rates(results[0])), has_data=True)
+            # parsing a large mesh's answer takes CPU time: off the event loop
+            rates = await asyncio.to_thread(parse_rates, results[0])
+            snap = replace(snap, as_of=at, rates=tuple(rates), has_data=True)
         if with_quantiles:
             if isinstance(results[1], BaseException):
                 missing.append(_missing(results[1], self.source.name, "percentiles"))
             else:
-                snap = replace(snap, quantiles=tuple(parse_quantiles(results[1])), quantiles_as_of=at)
+                quantiles = await asyncio.to_thread(parse_quantiles, results[1])
+                snap = replace(snap, quantiles=tuple(quantiles), quantiles_as_of=at)
         return replace(snap, missing=tuple(missing), serial=next(_SERIALS))
 
     async def run_background(self) -> None:
