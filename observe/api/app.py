@@ -16,9 +16,11 @@ from observe.actions.audit import AuditLog
 from observe.actions.files import RulesDirectory
 from observe.api import handlers, keys, otlp, traces
 from observe.api.auth import WriteAuth
+from observe.api.compare import register_compare_routes
 from observe.api.edits import register_edit_routes
 from observe.api.middleware import errors_middleware
 from observe.model.edge_stats import HealthThresholds
+from observe.services.compare import CompareService
 from observe.services.edits import EditService
 from observe.services.refresh import RefreshPolicy, SnapshotCache
 from observe.services.rules import RulesProbe
@@ -88,6 +90,7 @@ def create_app(
     app[keys.TRACE_SOURCE] = trace_source
     rules = RulesProbe(source, settings.recording_rules, self_metrics, clock, timeout_s=settings.query_timeout_s)
     app[keys.TOPOLOGY] = TopologyService(cache, thresholds, traces=trace_service, rules=rules)
+    register_compare_routes(app, CompareService(source, settings.query_timeout_s, clock))
     app[keys.SERIES] = SeriesService(source, settings.query_timeout_s, settings.min_rate_window_s, self_metrics, clock)
 
     async def background(app: web.Application) -> AsyncIterator[None]:

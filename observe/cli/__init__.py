@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from observe.cli import demo, edit, serve, topology
+from observe.cli import compare, demo, edit, serve, topology
 from observe.errors import ObserveError
 
 
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(commands)
     topology.register(commands)
     edit.register(commands)
+    compare.register(commands)
     return parser
 
 
