@@ -40,6 +40,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="e.g. reviews-v2:error_ratio=0.2,latency_ms=100 (repeatable; an app name means all versions)",
     )
     parser.add_argument("--prometheus", action="store_true", help="also run a Prometheus scraping the mesh")
+    parser.add_argument("--host", default="127.0.0.1", help="listen address: loopback, or 0.0.0.0 in a container")
+    parser.add_argument("--port-base", type=int, default=0, help="workloads listen on N, N+1, … (0: free ports)")
+    parser.add_argument("--control-port", type=int, default=0, help="the control endpoint's port (0: free)")
+    parser.add_argument("--service-time", type=float, default=0.0, help="scale of each app's simulated work time")
+    parser.add_argument("--rules-dir", default=None, help="a directory of DestinationRules the sidecars obey")
     return parser.parse_args(argv)
 
 
@@ -51,6 +56,11 @@ def config_from_args(args: argparse.Namespace) -> MeshConfig:
         otlp_endpoint=args.otlp_endpoint,
         sampling_ratio=args.sampling_ratio,
         seed=args.seed,
+        host=args.host,
+        port_base=args.port_base,
+        control_port=args.control_port,
+        service_time_scale=args.service_time,
+        rules_dir=args.rules_dir,
     )
 
 

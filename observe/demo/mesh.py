@@ -3,7 +3,7 @@ loopback, each with an Envoy-like sidecar, plus a control endpoint and a load ge
 
 Every workload binds its own free port (port 0, read back) and serves both its app and its Istio metrics at
 `/stats/prometheus`; `scrape_targets` lists them for Prometheus. Nothing listens beyond `config.host`, which
-must be a loopback address.
+must be a loopback address (or 0.0.0.0 inside a container, where the mesh still calls itself over loopback).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ class MeshConfig:
     faults: dict[str, Fault] = field(default_factory=dict)  # by workload (or app) name
     otlp_endpoint: str | None = None  # e.g. http://127.0.0.1:8080/v1/traces; None: no tracing at all
     sampling_ratio: float = 1.0
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # 0.0.0.0 only inside a container, for Prometheus in another one
+    port_base: int = 0  # the workloads listen on port_base + i in Bookinfo order; 0: free ports
     seed: int | None = None
     route_timeout_s: float = 3.0  # per outbound call, as a VirtualService timeout (→ 504 UT)
     load_timeout_s: float = 10.0  # per load-generator request
@@ -65,8 +66,8 @@ class DemoMesh:
     def __init__(self, config: MeshConfig, *, span_exporter_factory: SpanExporterFactory | None = None) -> None:
         """`span_exporter_factory` overrides the OTLP exporter (tests pass in-memory exporters)."""
         address = ipaddress.ip_address(config.host)
-        if address.version != 4 or not address.is_loopback:
-            raise ValueError(f"the demo mesh only listens on IPv4 loopback, got host {config.host!r}")
+        if address.version != 4 or not (address.is_loopback or address.is_unspecified):
+            raise ValueError(f"the demo mesh listens on IPv4 loopback (or 0.0.0.0 in a container), got {config.host!r}")
         validate_rps(config.rps)
         validate_weights([s.version for s in BOOKINFO if s.app == "reviews"], config.reviews_weights)
         if not 0.0 <= config.sampling_ratio <= 1.0:
@@ -149,7 +150,8 @@ class DemoMesh:
     def control_url(self) -> str:
         if not self._control_port:
             raise RuntimeError("the demo mesh is not started")
-        return f"http://{self.config.host}:{self._control_port}"
+        host = "127.0.0.1" if self.config.host == "0.0.0.0" else self.config.host
+        return f"http://{host}:{self._control_port}"
 
     def workload(self, name: str) -> Workload:
         if name not in self._workloads:
@@ -248,7 +250,9 @@ class DemoMesh:
             policy=RulesTrafficPolicy(self._rules) if self._rules is not None else None,
         )
         work_ms = SERVICE_TIME_MS.get(spec.app, 0.0) * self.config.service_time_scale
-        return Workload(sidecar, self.config.host, self._rng(name, "fault"), self._faults.get(name), work_ms)
+        index = next(i for i, s in enumerate(BOOKINFO) if s.workload == name)
+        port = self.config.port_base + index if self.config.port_base else 0
+        return Workload(sidecar, self.config.host, self._rng(name, "fault"), self._faults.get(name), work_ms, port)
 
     async def _start_control(self) -> None:
         self._control = web.AppRunner(build_control_app(self), access_log=None, shutdown_timeout=SHUTDOWN_S)

@@ -41,15 +41,18 @@ class Workload:
     """A workload process: app + sidecar behind one port (the app and `/stats/prometheus`)."""
 
     def __init__(self, sidecar: Sidecar, host: str, rng: random.Random, fault: Fault | None = None,
-                 work_ms: float = 0.0) -> None:  # fmt: skip
-        """`work_ms`: median of the app's own work per request (log-normal, σ 0.5); 0 for none."""
+                 work_ms: float = 0.0, port: int = 0) -> None:  # fmt: skip
+        """`work_ms`: median of the app's own work per request (log-normal, σ 0.5); 0 for none.
+        `host` 0.0.0.0 listens on every interface, and the mesh still reaches the workload over loopback."""
         self.sidecar = sidecar
         self.work_ms = work_ms
         self.identity: WorkloadIdentity = sidecar.identity
         self.fault = fault or Fault()
         self._rng = rng
-        self._sock = bind_socket(host)
-        self.host, self.port = self._sock.getsockname()[:2]
+        self._bind_host = host
+        self._sock = bind_socket(host, port)
+        self.port = self._sock.getsockname()[1]
+        self.host = "127.0.0.1" if host == "0.0.0.0" else host
         self._runner: web.AppRunner | None = None
         self._site: web.SockSite | None = None
         self._transition = asyncio.Lock()
@@ -95,7 +98,7 @@ class Workload:
                 for connection in self._runner.server.connections:
                     connection.force_close()
             elif not self.fault.down and self._site is None and self._runner is not None:
-                self._sock = bind_socket(self.host, self.port)
+                self._sock = bind_socket(self._bind_host, self.port)
                 await self._listen()
 
     async def _listen(self) -> None:

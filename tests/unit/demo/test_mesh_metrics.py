@@ -203,7 +203,7 @@ async def test_unknown_workload_and_config_errors(make_mesh: MeshFactory) -> Non
     with pytest.raises(NotFound):
         mesh.workload("nope-v1")
     with pytest.raises(ValueError):
-        DemoMesh(MeshConfig(host="0.0.0.0"))
+        DemoMesh(MeshConfig(host="10.1.2.3"))  # 0.0.0.0 is allowed (containers); a routable address is not
     with pytest.raises(NotFound):
         DemoMesh(MeshConfig(faults={"nope": Fault()}))
     with pytest.raises(ValueError):
@@ -224,3 +224,14 @@ async def test_an_app_name_sets_every_version(make_mesh: MeshFactory) -> None:
     }
     outcomes = [await mesh.workload("productpage-v1").sidecar.call("reviews", "/reviews/0") for _ in range(10)]
     assert {o.status for o in outcomes} == {500}
+
+
+async def test_fixed_ports_as_in_a_container(make_mesh: MeshFactory) -> None:
+    from observe.demo.prometheus import free_port
+
+    base = free_port()  # a free port; the next five are almost always free too on a quiet machine
+    mesh = await make_mesh(port_base=base)
+    assert [int(t.rsplit(":", 1)[1]) for t in mesh.scrape_targets] == list(range(base, base + 6))
+    assert await _get(mesh.entry_url) == 200
+    # in a container the mesh listens on 0.0.0.0 (accepted; not started here: tests stay on loopback)
+    DemoMesh(MeshConfig(host="0.0.0.0", port_base=base))
