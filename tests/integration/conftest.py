@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from observe.demo.mesh import Fault, MeshConfig
 from tests.integration.stack import Stack
 
+RULES = Path(__file__).parents[2] / "deploy" / "prometheus" / "observe-rules.yaml"
 RPS = 30.0
 WINDOW = "40s"
 WINDOW_S = 40.0
@@ -23,9 +25,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     """One demo stack for the session: 30 rps into productpage, 20% HTTP 500 from reviews-v2 from the start,
-    warmed up until a full rate window of data exists."""
+    observe's recording rules loaded, warmed up until a full rate window of data exists."""
     config = MeshConfig(rps=RPS, seed=7, faults={"reviews-v2": Fault(error_ratio=REVIEWS_V2_ERRORS)})
-    running = Stack(config).start()
+    running = Stack(config, rule_files=(str(RULES),)).start()
     try:
         time.sleep(WINDOW_S + 4)  # a full window of scrapes (2 s interval) after the load started
         yield running

@@ -28,6 +28,7 @@ class Stack:
     config: MeshConfig
     settings: Settings = field(default_factory=Settings)
     scrape_interval_s: float = 2.0  # 1 s scrapes miss samples when the machine is busy
+    rule_files: tuple[str, ...] = ()
     mesh: DemoMesh | None = None
     prometheus: PrometheusProcess | None = None
     api_url: str = ""
@@ -54,7 +55,8 @@ class Stack:
         self.mesh = DemoMesh(replace(self.config, otlp_endpoint=f"{self.api_url}/v1/traces"))
         await self.mesh.start()
         self.prometheus = PrometheusProcess(self.mesh.scrape_targets, self.mesh.metrics_path,
-                                            scrape_interval_s=self.scrape_interval_s, port=prometheus_port)  # fmt: skip
+                                            scrape_interval_s=self.scrape_interval_s, port=prometheus_port,
+                                            rule_files=self.rule_files)  # fmt: skip
         await self.prometheus.start()
 
     def stop(self) -> None:

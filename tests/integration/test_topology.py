@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import REVIEWS_V2_ERRORS, WINDOW
-from tests.integration.stack import Stack
+from tests.integration.stack import Stack, get_text
 
 BOOKINFO_EDGES = {
     ("unknown", "bookinfo/productpage/v1"),
@@ -116,3 +116,14 @@ def test_live_view_is_shared_between_viewers(stack: Stack) -> None:
     assert all(set(edges_by_pair(a)) == BOOKINFO_EDGES for a in answers)
     # the 30s view is new: one refresh served the three viewers of different namespace selections
     assert stack.metric_value("observe_promql_queries_total", 'kind="rates"') - before == 1
+
+
+def test_live_minute_views_read_the_recording_rules_and_agree_with_raw_rates(stack: Stack) -> None:
+    answer = stack.api("/api/v1/topology", window="1m")
+    assert "observe_recording_rules_in_use 1.0" in get_text(stack.api_url + "/metrics")
+    edge = edges_by_pair(answer)[("bookinfo/productpage/v1", "bookinfo/reviews/v2")]
+    selector = ('reporter="destination",source_canonical_service="productpage",'
+                'destination_canonical_service="reviews",destination_canonical_revision="v2"')  # fmt: skip
+    [raw] = stack.promql(f"sum(rate(istio_requests_total{{{selector}}}[1m]))", answer["as_of"])
+    assert edge["rps"] == pytest.approx(float(raw["value"][1]), rel=0.05)
+    assert edge["p99_ms"] is not None and edge["success_rate"] == pytest.approx(1 - REVIEWS_V2_ERRORS, abs=0.08)
