@@ -1,4 +1,4 @@
-"""The `observe` console script: serve, demo, topology."""
+"""The `observe` console script: serve, demo, topology, edit, compare, ui."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from observe.cli import compare, demo, edit, serve, topology
+from observe.cli import compare, demo, edit, serve, topology, ui
 from observe.errors import ObserveError
 
 
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     topology.register(commands)
     edit.register(commands)
     compare.register(commands)
+    ui.register(commands)
     return parser
 
 

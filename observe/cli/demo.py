@@ -1,4 +1,7 @@
-"""`observe demo`: the demo mesh, a real Prometheus scraping it, and the API — all on loopback."""
+"""`observe demo`: the demo mesh, a real Prometheus scraping it, the API and the web UI — all on loopback.
+
+The UI runs as its own process (`observe ui`), as it does in a deployment: it reads the API over HTTP only.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import asyncio
 import logging
 import os
 import secrets
+import sys
 import tempfile
 from dataclasses import replace
 from typing import Any
@@ -23,6 +27,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--rps", type=float, default=10.0, help="load generator rate into productpage")
     parser.add_argument("--namespace", default="bookinfo")
     parser.add_argument("--port", type=int, default=8080, help="API port (0 picks a free one)")
+    parser.add_argument("--ui-port", type=int, default=8050, help="web UI port (0 picks a free one; -1: no UI)")
     parser.add_argument("--scrape-interval", type=float, default=2.0, help="Prometheus scrape interval, s")
     parser.add_argument("--service-time", type=float, default=1.0,
                         help="scale of each app's simulated work time (0: answer at once)")  # fmt: skip
@@ -56,12 +61,21 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> None:
     mesh = DemoMesh(MeshConfig(namespace=args.namespace, rps=args.rps, otlp_endpoint=otlp,
                                service_time_scale=args.service_time, rules_dir=rules_dir))  # fmt: skip
     prometheus: PrometheusProcess | None = None
+    ui: asyncio.subprocess.Process | None = None
     try:
         await mesh.start()
         prometheus = PrometheusProcess(mesh.scrape_targets, mesh.metrics_path,
                                        scrape_interval_s=args.scrape_interval, port=prometheus_port)  # fmt: skip
         await prometheus.start()
+        ui_line = "off (--ui-port -1)"
+        if args.ui_port >= 0:
+            ui_port = args.ui_port or free_port()
+            ui = await asyncio.create_subprocess_exec(sys.executable, "-m", "observe", "ui", "--api-url", api,
+                                                      "--host", settings.host, "--port", str(ui_port))  # fmt: skip
+            await _wait_listening(settings.host, ui_port, ui)
+            ui_line = f"http://{settings.host}:{ui_port}/"
         print(f"observe demo is running (Ctrl-C stops it)\n"
+              f"  UI:          {ui_line}\n"
               f"  API:         {api}/api/v1/topology\n"
               f"  table:       observe topology --api-url {api}\n"
               f"  OTLP/HTTP:   {otlp}\n"
@@ -73,11 +87,29 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> None:
         await wait_for_signal()
     finally:
         log.info("stopping")
+        if ui is not None and ui.returncode is None:
+            ui.terminate()
+            await ui.wait()
         if prometheus is not None:
             await prometheus.stop()
         await mesh.stop()
         await runner.cleanup()
         workdir.cleanup()
+
+
+async def _wait_listening(host: str, port: int, process: asyncio.subprocess.Process, timeout_s: float = 60.0) -> None:
+    """Wait (bounded) until the UI accepts connections, so the printed URL works when it is printed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline and process.returncode is None:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(0.2)
+            continue
+        writer.close()
+        return
+    log.warning("the web UI is not listening on %s:%s (exit status %s)", host, port, process.returncode)
 
 
 def run(args: argparse.Namespace) -> int:

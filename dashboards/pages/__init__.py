@@ -1,0 +1,1 @@
+"""The pages: each module has `layout(...)` (static components, mounted once) and `register(app, ...)`."""
