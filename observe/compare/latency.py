@@ -39,6 +39,7 @@ CLES_EFFECT = 0.56
 CLES_CRITICAL = 0.70
 TAIL_MARGINS = Margins(absolute=0.005, relative=0.5, critical_absolute=0.05, critical_factor=4.0)
 MAX_TRACE_SAMPLES = 5000
+ECDF_POINTS = 100  # per version on the wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +167,8 @@ class TraceComparison:
     shift: Shift | None
     ks_statistic: float | None
     ks_p: float | None
+    ecdf_b: tuple[tuple[float, float], ...] = ()
+    ecdf_c: tuple[tuple[float, float], ...] = ()
 
     def to_wire(self) -> dict[str, Any]:
         shift = (
@@ -179,21 +182,35 @@ class TraceComparison:
         return {"baseline": {"n": self.n_b, **self.percentiles_b}, "canary": {"n": self.n_c, **self.percentiles_c},
                 "hodges_lehmann_shift": shift,
                 "ks": None if self.ks_statistic is None else {"statistic": round(self.ks_statistic, 4),
-                                                             "p_value": round(self.ks_p or 0.0, 6)}}  # fmt: skip
+                                                             "p_value": round(self.ks_p or 0.0, 6)},
+                "ecdf": {"baseline": [list(p) for p in self.ecdf_b],
+                         "canary": [list(p) for p in self.ecdf_c]}}  # fmt: skip
 
 
 def compare_samples(baseline: Sequence[float], canary: Sequence[float], confidence: float = 0.95) -> TraceComparison:
     """Exact latencies (ms) of two versions' spans. Large samples are thinned evenly (HL is O(n log n) a step)."""
     b, c = _thin(baseline), _thin(canary)
     pb, pc = _percentiles(b), _percentiles(c)
+    eb, ec = ecdf(b), ecdf(c)
     if len(b) < 2 or len(c) < 2:
-        return TraceComparison(len(baseline), len(canary), pb, pc, None, None, None)
+        return TraceComparison(len(baseline), len(canary), pb, pc, None, None, None, eb, ec)
     try:
         shift: Shift | None = hodges_lehmann(c, b, confidence)
     except ValueError:  # every value equal: no shift to estimate
         shift = None
     ks = ks_2samp(c, b)
-    return TraceComparison(len(baseline), len(canary), pb, pc, shift, float(ks.statistic), float(ks.pvalue))
+    return TraceComparison(len(baseline), len(canary), pb, pc, shift, float(ks.statistic), float(ks.pvalue), eb, ec)
+
+
+def ecdf(values: Sequence[float] | np.ndarray, points: int = ECDF_POINTS) -> tuple[tuple[float, float], ...]:
+    """The empirical CDF as at most `points` (latency ms, fraction ≤ it) pairs at evenly spaced ranks, always
+    including the maximum: enough to draw the curve without sending every sample."""
+    ordered = np.sort(np.asarray(values, dtype=float))
+    n = len(ordered)
+    if n == 0:
+        return ()
+    ranks = np.unique(np.linspace(0, n - 1, min(points, n)).round().astype(int))
+    return tuple((round(float(ordered[i]), 3), round((int(i) + 1) / n, 4)) for i in ranks)
 
 
 def _thin(values: Sequence[float]) -> np.ndarray:

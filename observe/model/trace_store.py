@@ -95,6 +95,20 @@ class TraceStore:
                     break
         return found
 
+    def server_durations(self, namespace: str, service: str, version: str, start_s: float, end_s: float,
+                         limit: int = 5000) -> list[float]:  # fmt: skip
+        """Durations (ms) of the SERVER spans of one version that started in [start_s, end_s), newest traces
+        first, at most `limit`: the exact latencies a canary comparison tests (a sample, not every request)."""
+        found: list[float] = []
+        for trace_id in reversed(self._traces):
+            for span in self._traces[trace_id].spans.values():
+                if (span.kind in _SERVERS and span.version == version and span.service == service
+                        and span.namespace == namespace and start_s <= span.start_s < end_s):  # fmt: skip
+                    found.append(span.duration_ms)
+            if len(found) >= limit:
+                return found[:limit]
+        return found
+
 
 def summarize(trace_id: str, spans: list[SpanRecord]) -> TraceSummary:
     ids = {s.span_id for s in spans}

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from observe.compare.analysis import VersionData, analyse
+from observe.compare.latency import TraceComparison, compare_samples
 from observe.compare.sequential import SpendingState, VerdictHistory, n_plan
 from observe.compare.verdict import Verdict
 from observe.errors import NotFound, SourceUnavailable
 from observe.model.samples import VectorSample
+from observe.model.trace_store import TraceStore
 from observe.sources import compare_queries as q
 from observe.sources.ports import MetricsSource
 
@@ -48,6 +50,7 @@ class CompareService:
     clock: Callable[[], float] = time.time
     consecutive_k: int = 3
     max_histories: int = 1000
+    trace_store: TraceStore | None = None  # exact latencies of a sample of requests, when spans are received
     _looks: OrderedDict[Key, _Looks] = field(default_factory=OrderedDict)
 
     async def _query(self, promql: str, at: float) -> list[VectorSample]:
@@ -86,7 +89,20 @@ class CompareService:
         self._check_known(request, q.parse_presence(presence))
         data = self._version_data(request, q.parse_inbound(inbound), q.parse_rejections(rejections),
                                   q.parse_buckets(buckets), q.parse_outbound(outbound))  # fmt: skip
-        return {**head, **self._judge(request, at, *data)}
+        traces = await self._trace_latencies(request, at)
+        return {**head, **self._judge(request, at, *data, traces)}
+
+    async def _trace_latencies(self, request: CompareRequest, at: float) -> TraceComparison | None:
+        """Hodges–Lehmann shift, KS and ECDFs from the SERVER spans of both versions in the window (off the
+        event loop: the rank statistics over thousands of samples take tens of milliseconds)."""
+        if self.trace_store is None:
+            return None
+        start = at - request.window_s
+        b, c = (self.trace_store.server_durations(request.namespace, request.service, v, start, at)
+                for v in (request.baseline, request.canary))  # fmt: skip
+        if not b and not c:
+            return None
+        return await asyncio.to_thread(compare_samples, b, c)
 
     @staticmethod
     def _check_known(request: CompareRequest, known: set[str]) -> None:
@@ -111,11 +127,12 @@ class CompareService:
 
         return one(request.baseline), one(request.canary)
 
-    def _judge(self, request: CompareRequest, at: float, b: VersionData, c: VersionData) -> dict[str, Any]:
+    def _judge(self, request: CompareRequest, at: float, b: VersionData, c: VersionData,
+               traces: TraceComparison | None = None) -> dict[str, Any]:  # fmt: skip
         looks = self._looks_for((request.namespace, request.service, request.baseline, request.canary))
         p_b = b.errors / b.requests if b.requests else 0.0
         alpha = looks.spending.look(min(b.requests, c.requests) / n_plan(p_b), at, request.window_s)
-        analysis = analyse(b, c, alpha)
+        analysis = analyse(b, c, alpha, traces=traces)
         stability = looks.history.record(analysis.verdict.value)
         total = b.requests + c.requests
         return {

@@ -6,6 +6,8 @@ CRITICAL, and the reason names both)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -35,6 +37,9 @@ def test_identical_versions_never_fail_then_a_bad_canary_does(canary_stack: Stac
     same = compare(canary_stack, "30s")
     assert same["verdict"] not in ("FAIL", "CRITICAL"), same["reason"]
     assert same["verdict"] in ("PASS", "MARGINAL", "INSUFFICIENT_DATA"), same["reason"]
+    traces = same["metrics"]["latency_traces"]  # type: ignore[index]
+    assert traces["baseline"]["n"] > 0 and traces["canary"]["n"] > 0  # exact latencies from the received spans
+    assert traces["ecdf"]["canary"][-1][1] == 1.0
 
     canary_stack.set_fault("reviews-v3", Fault(error_ratio=0.1, latency_ms=100))
     time.sleep(35)
@@ -42,3 +47,9 @@ def test_identical_versions_never_fail_then_a_bad_canary_does(canary_stack: Stac
     reason = str(bad["reason"])
     assert bad["verdict"] in ("FAIL", "CRITICAL"), reason
     assert "errors" in reason and "latency" in reason
+    shift = bad["metrics"]["latency_traces"]["hodges_lehmann_shift"]  # type: ignore[index]
+    assert shift["ci_ms"][0] > 50  # the +100 ms seen exactly in the spans, not only in buckets
+    cli = subprocess.run([sys.executable, "-m", "observe", "compare", "bookinfo/reviews", "--baseline", "v2",
+                          "--canary", "v3", "--window", "30s", "--api-url", canary_stack.api_url],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert cli.returncode == 1 and "verdict: " in cli.stdout, cli.stdout + cli.stderr  # usable in a pipeline

@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import mannwhitneyu
 
 from observe.compare.analysis import VersionData, analyse
-from observe.compare.latency import align, compare_samples, percentile_interval
+from observe.compare.latency import align, compare_samples, ecdf, percentile_interval
 from observe.compare.mix import Outbound, compare_outbound, mix_check
 from observe.compare.proportions import n_to_detect, newcombe, wilson
 from observe.compare.ranks import bucket_rank_test, hodges_lehmann
@@ -156,3 +156,13 @@ def test_mix_and_outbound() -> None:
     assert {e["service"]: e["change"] for e in edges} == {"details": "same", "ratings": "new"}
     twice = compare_outbound({"ratings": Outbound(100, 0)}, {"ratings": Outbound(200, 0)}, 100, 100)
     assert twice[0]["change"] == "more_calls" and twice[0]["canary"]["calls_per_request"] == 2.0
+
+
+def test_ecdf_is_bounded_monotone_and_ends_at_the_maximum() -> None:
+    values = [float(v) for v in range(1000, 0, -1)]
+    points = ecdf(values, points=50)
+    assert len(points) == 50 and points[0] == (1.0, 0.001) and points[-1] == (1000.0, 1.0)
+    assert all(a[0] <= b[0] and a[1] < b[1] for a, b in zip(points, points[1:], strict=False))
+    assert ecdf([]) == () and ecdf([3.0]) == ((3.0, 1.0),)
+    wire = compare_samples([1.0, 2.0, 3.0], [2.0, 3.0, 4.0]).to_wire()
+    assert wire["ecdf"]["canary"] == [[2.0, 0.3333], [3.0, 0.6667], [4.0, 1.0]]

@@ -58,3 +58,12 @@ def test_duplicate_spans_are_stored_once() -> None:
     store = TraceStore()
     store.add(trace_spans(1, 0.0) * 2, now=0.0)
     assert store.span_count == 3 and len(store.get(f"{1:032x}") or []) == 3
+
+
+def test_server_durations_of_one_version_in_a_window() -> None:
+    store = TraceStore()
+    for trace in range(5):
+        store.add(trace_spans(trace, 100.0 + trace), now=110.0)
+    assert sorted(store.server_durations("bookinfo", "reviews", "v1", 101.0, 104.0)) == [18.0] * 3
+    assert store.server_durations("bookinfo", "reviews", "v2", 0.0, 200.0) == []
+    assert len(store.server_durations("bookinfo", "productpage", "v1", 0.0, 200.0, limit=2)) == 2
