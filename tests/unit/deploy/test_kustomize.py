@@ -17,7 +17,7 @@ KUBERNETES_VERSION = "1.30.0"  # the schemas bundled with kubernetes-validate; I
 OPERATOR_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule")}
 RBAC_GROUP = "rbac.authorization.k8s.io"
 READ_VERBS = {"get", "list", "watch"}
-EDITOR_VERBS = {"get", "list", "watch", "create", "update", "patch"}
+EDITOR_VERBS = {"get", "list", "watch", "create", "update", "patch", "delete"}
 
 
 @pytest.fixture(scope="module", params=KUSTOMIZATIONS)
@@ -217,7 +217,7 @@ def test_editor_overlay_binds_the_editor_role_per_namespace_and_requires_the_tok
     }
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "observe", "namespace": "observe"}]
     env = _env(_container(objects, "observe"))
-    assert env["OBSERVE_ALLOW_WRITES"]["value"] == "true"
+    assert env["OBSERVE_ALLOW_WRITES"]["value"] == "true" and env["OBSERVE_KUBE"]["value"] == "true"
     assert env["OBSERVE_WRITE_TOKEN"]["valueFrom"]["secretKeyRef"]["optional"] is False
     assert not [o for o in objects if o["kind"] == "Secret"]  # the token is never in the repository
 
