@@ -4,6 +4,10 @@ Open loop: requests start on a fixed schedule (one every 1/rps seconds) whether 
 finished, as real users do, so a slow backend does not quietly lower the offered load. Concurrency is
 bounded (a tick that finds `max_in_flight` requests outstanding is skipped and counted), every request has
 a timeout, and every outcome is counted so the measured topology can be checked against the real rate.
+
+Users: every `signed_in_every`-th request comes from a signed-in user, as after Bookinfo's login: it carries
+`end-user: jason` and the cookie `user=jason` (productpage forwards both), so header and cookie routes of a
+VirtualService see a steady, known share of the traffic (10% by default; 0 turns it off).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import aiohttp
 MAX_CATCH_UP_S = 0.25
 IDLE_POLL_S = 1.0
 MAX_RPS = 10_000.0
+SIGNED_IN_HEADERS = {"end-user": "jason", "Cookie": "user=jason"}
 
 
 def validate_rps(rps: Any) -> float:
@@ -60,9 +65,11 @@ class LoadStats:
 
 
 class LoadGenerator:
-    def __init__(self, url: str, rps: float = 10.0, *, max_in_flight: int = 64, timeout_s: float = 10.0) -> None:
-        if max_in_flight < 1 or timeout_s <= 0:
-            raise ValueError("max_in_flight must be >= 1 and timeout_s > 0")
+    def __init__(self, url: str, rps: float = 10.0, *, max_in_flight: int = 64, timeout_s: float = 10.0,
+                 signed_in_every: int = 10) -> None:  # fmt: skip
+        if max_in_flight < 1 or timeout_s <= 0 or signed_in_every < 0:
+            raise ValueError("max_in_flight must be >= 1, timeout_s > 0 and signed_in_every >= 0")
+        self.signed_in_every = signed_in_every
         self.url = url
         self._rps = validate_rps(rps)
         self.max_in_flight = max_in_flight
@@ -153,15 +160,16 @@ class LoadGenerator:
             self._skipped += 1
             return
         self._sent += 1
-        task = asyncio.create_task(self._one())
+        signed_in = self.signed_in_every > 0 and self._sent % self.signed_in_every == 0
+        task = asyncio.create_task(self._one(SIGNED_IN_HEADERS if signed_in else None))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _one(self) -> None:
+    async def _one(self, headers: dict[str, str] | None) -> None:
         assert self._session is not None
         try:
             timeout = aiohttp.ClientTimeout(total=self.timeout_s)
-            async with self._session.get(self.url, timeout=timeout) as resp:
+            async with self._session.get(self.url, timeout=timeout, headers=headers) as resp:
                 await resp.read()
                 self._by_code[str(resp.status)] += 1
         except TimeoutError:

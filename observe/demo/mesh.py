@@ -55,8 +55,8 @@ class MeshConfig:
     control_port: int = 0
     # Own work time of each app, log-normal around identity.SERVICE_TIME_MS × this scale; 0: none (tests).
     service_time_scale: float = 0.0
-    # A rules directory (destinationrules/<ns>/<name>.yaml) whose circuit breakers every client sidecar obeys;
-    # None: no DestinationRules (no pool limits, no outlier detection).
+    # A rules directory (destinationrules/<ns>/<name>.yaml, virtualservices/<ns>/<name>.yaml) whose circuit
+    # breakers and routes every client sidecar obeys; None: no DestinationRules and no VirtualServices.
     rules_dir: str | None = None
 
 
@@ -85,8 +85,8 @@ class DemoMesh:
         self._control_port = 0
         self._load: LoadGenerator | None = None
         self._final_stats: LoadStats | None = None
-        self._routes = Routes(config.namespace)
         self._rules = RulesCache(config.rules_dir) if config.rules_dir else None
+        self._routes = Routes(config.namespace, self._rules.virtual_service if self._rules is not None else None)
         for name, fault in config.faults.items():
             for workload in self._resolve(name):
                 self._faults[workload] = fault

@@ -5,6 +5,13 @@ standard metrics, emit spans and map transport failures to Envoy's response code
 Every outbound call goes through `Sidecar._dispatch`, the one place where a DestinationRule traffic policy
 applies: `TrafficPolicy.admit` may reject locally (connection-pool overflow → 503 + UO), `choose` may skip
 ejected endpoints (none left → 503 + UH) and `report` feeds outlier detection with each outcome.
+
+Routing (`Routes.route`) sees the outbound path and headers; the app forwards Bookinfo's user headers from its
+inbound request (`PROPAGATED_HEADERS`), so a VirtualService can match them. A mirrored copy is sent
+fire-and-forget with `-shadow` appended to its Host, its response dropped and, as in Istio, reported by the
+destination only (reporter="destination", destination_service `<fqdn>-shadow`; the server span carries the
+shadow host as `server.address`): the caller's sidecar records neither metrics nor a span for it. At most
+`MAX_SHADOWS` copies are in flight per sidecar; beyond that a copy is skipped.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from observe.demo.identity import REQUEST_ID_HEADER, SERVICE_PORT, WorkloadIdent
 from observe.demo.istio_metrics import NO_FLAGS, IstioStats, destination_labels, source_labels
 from observe.demo.routing import Cluster, Endpoint, Routes
 from observe.demo.tracing import WorkloadTracer
+from observe.demo.virtual_services import SHADOW_SUFFIX, is_shadow, shadow_authority
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,8 @@ REQUEST_ID = web.RequestKey("observe.demo.request_id", str)
 # Like Prometheus's own client; Prometheus 2.x only understands the 0.0.4 text format and OpenMetrics.
 EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UPSTREAM_RESET_BODY = b"upstream connect error or disconnect/reset before headers"
+PROPAGATED_HEADERS = ("end-user", "cookie", "user-agent")  # forwarded by Bookinfo's productpage
+MAX_SHADOWS = 64
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -113,12 +123,16 @@ class Sidecar:
         self.alive = True
         self._rng = rng
         self._session: aiohttp.ClientSession | None = None
+        self._shadows: set[asyncio.Task[Outcome]] = set()
 
     async def start(self) -> None:
         # Bounded pool: large enough never to be the bottleneck, unlike a hidden 100-connection default.
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1024), auto_decompress=False)
 
     async def close(self) -> None:
+        for task in list(self._shadows):
+            task.cancel()
+        await asyncio.gather(*self._shadows, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -132,6 +146,7 @@ class Sidecar:
         if request.path == METRICS_PATH:
             return await handler(request)
         peer = read_peer(request.headers)
+        shadow = is_shadow(request.host)
         request[REQUEST_ID] = request.headers.get(REQUEST_ID_HEADER) or str(uuid.uuid4())
         span = None
         if self.tracer is not None:
@@ -141,6 +156,8 @@ class Sidecar:
                 "upstream_cluster": f"inbound|{SERVICE_PORT}||",
                 "guid:x-request-id": request[REQUEST_ID],
             }
+            if shadow:
+                attrs["server.address"] = request.host.rsplit(":", 1)[0]
             span, request[TRACE_CONTEXT] = self.tracer.start_server(self._span_name(), request.headers, attrs)
         started = time.perf_counter()
         status, flags = 0, "DC"  # stays so if the caller disconnects before we answer
@@ -150,7 +167,10 @@ class Sidecar:
         finally:
             if self.alive:
                 elapsed_ms = (time.perf_counter() - started) * 1000.0
-                self.stats.record(destination_labels(self.identity, peer, str(status), flags), elapsed_ms)
+                labels = destination_labels(self.identity, peer, str(status), flags)
+                if shadow:
+                    labels["destination_service"] += SHADOW_SUFFIX
+                self.stats.record(labels, elapsed_ms)
             if span is not None:
                 WorkloadTracer.finish(span, status, flags)
         response.headers.update(peer_headers(self.identity))
@@ -158,10 +178,15 @@ class Sidecar:
 
     async def call(self, service: str, path: str, inbound: web.Request | None = None) -> Outcome:
         """GET `path` on `service` (e.g. "reviews") through this sidecar."""
-        cluster = self.routes.pick(service, self._rng)
         headers = peer_headers(self.identity)
         if inbound is not None and REQUEST_ID in inbound:
             headers[REQUEST_ID_HEADER] = inbound[REQUEST_ID]
+        if inbound is not None:
+            headers.update({h: inbound.headers[h] for h in PROPAGATED_HEADERS if h in inbound.headers})
+        pick = self.routes.route(service, self._rng, path, {k.lower(): v for k, v in headers.items()})
+        cluster = pick.cluster
+        if pick.mirror is not None:
+            self._shadow(pick.mirror, path, headers)
         span = None
         if self.tracer is not None:
             parent = inbound.get(TRACE_CONTEXT) if inbound is not None else None
@@ -170,7 +195,7 @@ class Sidecar:
         started = time.perf_counter()
         outcome = Outcome(0, "DC")  # kept if our own caller goes away and cancels this call
         try:
-            outcome = await self._dispatch(cluster, path, headers)
+            outcome = await self._dispatch(cluster, path, headers) if pick.flag is None else _no_route(pick.flag)
         finally:
             if self.alive:
                 elapsed_ms = (time.perf_counter() - started) * 1000.0
@@ -186,6 +211,16 @@ class Sidecar:
             if span is not None:
                 WorkloadTracer.finish(span, outcome.status, outcome.flags)
         return outcome
+
+    def _shadow(self, cluster: Cluster, path: str, headers: dict[str, str]) -> None:
+        """Send a mirrored copy in the background; its outcome is dropped (Envoy's request mirroring)."""
+        endpoints = self.routes.endpoints(cluster)
+        if not endpoints or len(self._shadows) >= MAX_SHADOWS or self._session is None:
+            return
+        copy = {**headers, "Host": shadow_authority(cluster.service.fqdn, SERVICE_PORT)}
+        task = asyncio.get_running_loop().create_task(self._send(endpoints[0], path, copy))
+        self._shadows.add(task)
+        task.add_done_callback(self._shadows.discard)
 
     async def _dispatch(self, cluster: Cluster, path: str, headers: dict[str, str]) -> Outcome:
         async with self.policy.admit(cluster) as rejection:
@@ -226,6 +261,11 @@ class Sidecar:
             "peer.service": cluster.service.name,
             "upstream_cluster": cluster.name,
         }
+
+
+def _no_route(flag: str) -> Outcome:
+    """A request the caller's routes cannot place: no route (404 NR) or an undefined subset (503 NC)."""
+    return Outcome(404 if flag == "NR" else 503, flag)
 
 
 async def _run_app(handler: Handler, request: web.Request) -> web.StreamResponse:

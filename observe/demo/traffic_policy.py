@@ -1,8 +1,9 @@
 """`RulesTrafficPolicy`: the demo's client sidecars obey the DestinationRules of a rules directory, as Envoy
 enforces them on the caller's side.
 
-Rules: the directory is re-read when its files change — checked at most once a second (`RulesCache`,
-mtime/size of every file, clock passed in), so an edit takes effect within about a second.
+Rules: the directory (DestinationRules, and VirtualServices for routing.py) is re-read when its files change —
+checked at most once a second (`RulesCache`, mtime/size of every file, clock passed in), so an edit takes effect
+within about a second.
 Per caller sidecar and per outbound cluster (service + subset, one Envoy cluster each; a subset's sections
 override the host-level ones, as Istio merges them):
 - connection pool: `maxConnections` requests may be active (HTTP/1.1: one request per connection), and
@@ -46,6 +47,7 @@ class RulesCache:
         self._checked = float("-inf")
         self._stamp: tuple[tuple[str, int, int], ...] = ()
         self._rules: dict[tuple[str, str], dict[str, Any]] = {}
+        self._virtual_services: dict[tuple[str, str], dict[str, Any]] = {}
 
     def rule(self, namespace: str, service: str) -> dict[str, Any] | None:
         now = self.clock()
@@ -55,11 +57,17 @@ class RulesCache:
             if stamp != self._stamp:
                 self._stamp = stamp
                 self._rules = self._load()
+                self._virtual_services = self._load("VirtualService")
         return self._rules.get((namespace, service))
+
+    def virtual_service(self, namespace: str, service: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The service's VirtualService and DestinationRule (routing.VirtualServices), same reload period."""
+        rule = self.rule(namespace, service)
+        return self._virtual_services.get((namespace, service)), rule
 
     def _scan(self) -> tuple[tuple[str, int, int], ...]:
         found = []
-        for path in sorted(self.directory.root.glob("destinationrules/*/*.yaml")):
+        for path in sorted(self.directory.root.glob("*/*/*.yaml")):
             try:
                 st = os.stat(path)
             except OSError:
@@ -67,15 +75,17 @@ class RulesCache:
             found.append((str(path), st.st_mtime_ns, st.st_size))
         return tuple(found)
 
-    def _load(self) -> dict[tuple[str, str], dict[str, Any]]:
+    def _load(self, kind: str = "DestinationRule") -> dict[tuple[str, str], dict[str, Any]]:
         rules = {}
         for obj in self.directory.list_objects():
-            if obj.get("kind") != "DestinationRule":
+            if obj.get("kind") != kind:
                 continue
             namespace = (obj.get("metadata") or {}).get("namespace", "")
-            host = str((obj.get("spec") or {}).get("host", ""))
-            short = host.removesuffix(".svc.cluster.local").split(".")[0]
-            rules[(namespace, short)] = obj
+            spec = obj.get("spec") or {}
+            hosts = (spec.get("hosts") or []) if kind == "VirtualService" else [spec.get("host", "")]
+            for host in hosts:
+                short = str(host).removesuffix(".svc.cluster.local").split(".")[0]
+                rules[(namespace, short)] = obj
         return rules
 
 
