@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL, before TEXT, after TEXT, diff TEXT NOT NULL, reverts INTEGER
 );
 CREATE INDEX IF NOT EXISTS audit_target ON audit (target, id);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
 """
 
 
@@ -104,6 +105,10 @@ class AuditLog:
             return await asyncio.to_thread(self._select, "WHERE target = ?", (target,), limit)
         return await asyncio.to_thread(self._select, "", (), limit)
 
+    async def entries_between(self, start: float, end: float, *, limit: int) -> list[AuditEntry]:
+        """Entries whose time is in [start, end], newest first (by the ts index, however long the log)."""
+        return await asyncio.to_thread(self._select, "WHERE ts BETWEEN ? AND ?", (start, end), limit)
+
     def _insert(self, e: AuditEntry) -> int:
         with self._connect() as db:
             cursor = db.execute(
@@ -118,7 +123,7 @@ class AuditLog:
         with self._connect() as db:
             rows = db.execute(
                 "SELECT id, ts, actor, strategy, remote, action, target, result, reason, detail, before, after, "
-                f"diff, reverts FROM audit {where} ORDER BY id DESC LIMIT ?",  # `where` is one of two constants
+                f"diff, reverts FROM audit {where} ORDER BY id DESC LIMIT ?",  # `where` is a constant of this class
                 (*args, limit),
             ).fetchall()
         return [AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], Result(r[7]), r[8], r[9], _load(r[10]),
