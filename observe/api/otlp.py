@@ -7,6 +7,12 @@ cap, so a gzip bomb costs at most the cap); the server runs with aiohttp's auto_
 Success answers an ExportTraceServiceResponse in the request's encoding, with `partial_success` counting
 rejected spans; failures answer a google.rpc.Status in the request's encoding (400 malformed, 413 too
 large, 415 unsupported).
+
+Load shedding: each listener admits at most `max_inflight_requests` requests and `max_inflight_bytes` of
+declared body (a body without Content-Length reserves `max_body_bytes`) at once; a request beyond that is
+answered 429 with Retry-After before its body is read, which the OTLP specification makes retryable (SDKs and
+Collectors back off and resend). So a flood costs at most the admitted requests' bodies plus their capped
+decompression, never an unbounded queue.
 """
 
 from __future__ import annotations
@@ -33,6 +39,31 @@ _INVALID_ARGUMENT, _RESOURCE_EXHAUSTED = 3, 8
 class ReceiverLimits:
     max_body_bytes: int = 8 * 1024 * 1024
     max_decompressed_bytes: int = 32 * 1024 * 1024
+    max_inflight_requests: int = 8
+    max_inflight_bytes: int = 32 * 1024 * 1024
+    retry_after_s: int = 1
+
+
+@dataclass
+class Admission:
+    """Requests and body bytes being handled now; only touched on the event loop."""
+
+    limits: ReceiverLimits
+    requests: int = 0
+    bytes: int = 0
+
+    def reserve(self, request: web.Request) -> int | None:
+        """The bytes reserved for `request`, or None when admitting it would exceed a bound."""
+        size = min(request.content_length or self.limits.max_body_bytes, self.limits.max_body_bytes)
+        if self.requests >= self.limits.max_inflight_requests or (
+            self.requests and self.bytes + size > self.limits.max_inflight_bytes
+        ):
+            return None
+        self.requests, self.bytes = self.requests + 1, self.bytes + size
+        return size
+
+    def release(self, size: int) -> None:
+        self.requests, self.bytes = self.requests - 1, self.bytes - size
 
 
 def gunzip(body: bytes, limit: int) -> bytes:
@@ -59,9 +90,14 @@ def _media(request: web.Request) -> str:
 async def _body(request: web.Request, limits: ReceiverLimits) -> bytes:
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         raise PayloadTooLarge(f"body of {request.content_length} bytes exceeds {limits.max_body_bytes}", field="body")
-    body = await request.content.read(limits.max_body_bytes + 1)
-    if len(body) > limits.max_body_bytes:
-        raise PayloadTooLarge(f"body exceeds {limits.max_body_bytes} bytes", field="body")
+    # StreamReader.read(n) returns what has arrived so far, not n bytes: read to the end, counting.
+    chunks, size = [], 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limits.max_body_bytes:
+            raise PayloadTooLarge(f"body exceeds {limits.max_body_bytes} bytes", field="body")
+        chunks.append(chunk)
+    body = b"".join(chunks)
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding == "gzip":
         return gunzip(body, limits.max_decompressed_bytes)
@@ -84,11 +120,27 @@ def _failure(media: str, exc: ObserveError) -> web.Response:
     return _answer(media, exc.status, status, {"code": code, "message": exc.message})
 
 
+def _busy(media: str, admission: Admission) -> web.Response:
+    message = (f"receiver busy ({admission.requests} requests, {admission.bytes} bytes in flight): "
+               f"retry after {admission.limits.retry_after_s}s")  # fmt: skip
+    response = _answer(media, 429, status_pb2.Status(code=_RESOURCE_EXHAUSTED, message=message),
+                       {"code": _RESOURCE_EXHAUSTED, "message": message})  # fmt: skip
+    response.headers["Retry-After"] = str(admission.limits.retry_after_s)
+    return response
+
+
 def handler(
     traces: TraceService, metrics: SelfMetrics, limits: ReceiverLimits
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    admission = Admission(limits)
+
     async def receive(request: web.Request) -> web.Response:
         media = JSON if request.content_type.lower() == JSON else PROTOBUF
+        reserved = admission.reserve(request)
+        if reserved is None:
+            metrics.otlp_shed.inc()
+            return _busy(media, admission)
+        metrics.otlp_inflight.set(admission.bytes)
         try:
             media = _media(request)
             body = await _body(request, limits)
@@ -96,6 +148,9 @@ def handler(
         except ObserveError as exc:
             metrics.spans_rejected.labels(exc.code).inc()
             return _failure(media, exc)
+        finally:
+            admission.release(reserved)
+            metrics.otlp_inflight.set(admission.bytes)
         traces.ingest(result.spans, origin="otlp")
         if result.rejected:
             metrics.spans_rejected.labels("invalid_span").inc(result.rejected)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import logging
 import time
@@ -89,7 +90,8 @@ class SnapshotCache:
 
     def _start_refresh(self, view: _View) -> asyncio.Task[Snapshot]:
         if view.inflight is None or view.inflight.done():
-            view.inflight = asyncio.create_task(self._refresh(view))
+            # A fresh context: the refresh serves every viewer, not the request (and its id) that started it.
+            view.inflight = asyncio.create_task(self._refresh(view), context=contextvars.Context())
         return view.inflight
 
     async def _refresh(self, view: _View) -> Snapshot:
@@ -110,7 +112,7 @@ class SnapshotCache:
             return self._history[cache_key]
         task = self._history_inflight.get(cache_key)
         if task is None:
-            task = asyncio.create_task(self._fetch(key, at, None, with_quantiles=True))
+            task = asyncio.create_task(self._fetch(key, at, None, with_quantiles=True), context=contextvars.Context())
             self._history_inflight[cache_key] = task
         try:
             snap = await asyncio.shield(task)

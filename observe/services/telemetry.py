@@ -39,6 +39,15 @@ class SelfMetrics:
         self.span_pairs = Counter("observe_span_pairs_total", "Pairing outcomes", ["outcome"], registry=r)
         self.trace_pending = Gauge("observe_trace_pairing_pending", "Spans waiting for their pair", registry=r)
         self.trace_store_spans = Gauge("observe_trace_store_spans", "Spans kept for the trace API", registry=r)
+        self.source_calls = Counter(
+            "observe_source_calls_total", "Calls to a data source by outcome: ok, error, rejected, skipped (backing "
+            "off)", ["source", "outcome"], registry=r,
+        )  # fmt: skip
+        self.source_up = Gauge("observe_source_up", "1 when the source's last call succeeded", ["source"], registry=r)
+        self.otlp_shed = Counter("observe_otlp_requests_shed_total", "OTLP requests answered 429 (receiver busy)",
+                                 registry=r)  # fmt: skip
+        self.otlp_inflight = Gauge("observe_otlp_inflight_bytes", "Body bytes of OTLP requests being handled",
+                                   registry=r)  # fmt: skip
         self.http_requests = Counter(
             "observe_http_requests_total", "API requests by route and status", ["route", "status"], registry=r
         )

@@ -12,6 +12,7 @@ import ast
 import asyncio
 import json
 import re
+import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -23,12 +24,20 @@ from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
-from observe.errors import SourceUnavailable
+from observe.errors import QueryRejected, SourceUnavailable
 from observe.model.durations import format_duration
 from observe.model.samples import RangeSeries, VectorSample
 
 T = TypeVar("T")
 _STATUS = re.compile(r"HTTP Status Code (\d+) \((b['\"].*['\"])\)$", re.DOTALL)
+_STATUS_4XX = re.compile(r"HTTP Status Code 4\d\d ")
+# What the usual refusals mean, in words an operator can act on.
+_HINTS = (
+    ("timeout", "the query ran longer than its timeout in Prometheus; a shorter window, fewer namespaces or the "
+                "recording rules in deploy/prometheus make it cheaper"),
+    ("too many samples", "the query would load more samples than Prometheus allows (--query.max-samples); a "
+                         "shorter window or the recording rules make it smaller"),
+)  # fmt: skip
 
 
 class PrometheusSource:
@@ -36,6 +45,7 @@ class PrometheusSource:
 
     def __init__(self, url: str, *, max_workers: int = 4, headers: dict[str, str] | None = None) -> None:
         self.url = url.rstrip("/")
+        self._shown = redact_url(self.url)  # in messages that reach the API: never credentials in the URL
         self._session = requests.Session()
         self._session.headers.update(headers or {})
         self._client = PrometheusConnect(url=self.url, session=self._session, retry=Retry(total=0))
@@ -53,13 +63,16 @@ class PrometheusSource:
             # With retries off, urllib3 reports a read timeout as a ConnectionError wrapping MaxRetryError.
             if _is_timeout(exc):
                 raise SourceUnavailable(self.name, f"timeout after {timeout_s:g}s") from None
-            raise SourceUnavailable(self.name, f"cannot connect to {self.url}: {_root_cause(exc)}") from None
+            raise SourceUnavailable(self.name, f"cannot connect to {self._shown}: {_root_cause(exc)}") from None
         except requests.RequestException as exc:
-            raise SourceUnavailable(self.name, f"request to {self.url} failed: {exc}") from None
+            raise SourceUnavailable(self.name, f"request to {self._shown} failed: {exc}") from None
         except PrometheusApiClientException as exc:
-            raise SourceUnavailable(self.name, describe_api_error(str(exc))) from None
+            words = describe_api_error(str(exc))
+            if _STATUS_4XX.search(str(exc)):  # Prometheus is up and refused this query: no backoff
+                raise QueryRejected(self.name, words) from None
+            raise SourceUnavailable(self.name, words) from None
         except (ValueError, KeyError) as exc:
-            raise SourceUnavailable(self.name, f"unexpected answer from {self.url}: {exc}") from None
+            raise SourceUnavailable(self.name, f"unexpected answer from {self._shown}: {exc}") from None
 
     async def query(self, promql: str, at: float, timeout_s: float) -> list[VectorSample]:
         params = {"time": f"{at:.3f}", "timeout": format_duration(timeout_s)}
@@ -102,9 +115,17 @@ class PrometheusSource:
         self._client.close()
 
 
+def redact_url(url: str) -> str:
+    """`url` without a user name or password (http://user:secret@host → http://host)."""
+    parts = urllib.parse.urlsplit(url)
+    if not (parts.username or parts.password):
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def vector_samples(result: list[dict[str, Any]]) -> list[VectorSample]:
     """The `data.result` of an instant-vector answer; values are strings ("NaN", "+Inf" included)."""
-    return [VectorSample(dict(r["metric"]), float(r["value"][1])) for r in result]
+    return [VectorSample(r["metric"], float(r["value"][1])) for r in result]  # fresh dicts: no copy needed
 
 
 def describe_api_error(message: str) -> str:
@@ -115,9 +136,12 @@ def describe_api_error(message: str) -> str:
     status = match.group(1)
     try:
         body = json.loads(ast.literal_eval(match.group(2)))
-        return f"Prometheus answered HTTP {status} ({body.get('errorType', 'error')}): {body.get('error', '')}"
+        kind, error = str(body.get("errorType", "error")), str(body.get("error", ""))
     except (ValueError, SyntaxError, AttributeError):
         return f"Prometheus answered HTTP {status}"
+    words = f"Prometheus answered HTTP {status} ({kind}): {error}"
+    hint = next((h for needle, h in _HINTS if needle in kind or needle in error), None)
+    return f"{words} — {hint}" if hint else words
 
 
 def _is_timeout(exc: BaseException) -> bool:

@@ -13,9 +13,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from observe.errors import SourceUnavailable
+from observe.errors import QueryRejected, SourceUnavailable
 from observe.sources.istio_queries import parse_rates
-from observe.sources.prometheus import PrometheusSource, describe_api_error, vector_samples
+from observe.sources.prometheus import PrometheusSource, describe_api_error, redact_url, vector_samples
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "prometheus"
 
@@ -116,3 +116,31 @@ def test_real_answers_parse_into_typed_samples() -> None:
 def test_describe_api_error_falls_back_to_the_message() -> None:
     assert describe_api_error("boom") == "boom"
     assert describe_api_error("HTTP Status Code 502 (b'<html>bad gateway</html>')") == "Prometheus answered HTTP 502"
+
+
+@pytest.mark.parametrize(("status", "body", "rejected", "hint"), [
+    (503, {"status": "error", "errorType": "timeout", "error": "query timed out in expression evaluation"},
+     False, "ran longer than its timeout"),
+    (422, {"status": "error", "errorType": "execution",
+           "error": "query processing would load too many samples into memory in query execution"},
+     True, "--query.max-samples"),
+    (400, {"status": "error", "errorType": "bad_data", "error": "invalid parameter \"query\""}, True, None),
+])  # fmt: skip
+async def test_a_refused_query_is_told_apart_from_a_failing_prometheus(
+    status: int, body: Any, rejected: bool, hint: str | None
+) -> None:
+    """4xx: Prometheus is up and refused this query (QueryRejected, no backoff); 5xx: it is failing."""
+    server, source = await serve(FakePrometheusHTTP(status=status, body=body))
+    try:
+        with pytest.raises(SourceUnavailable) as err:
+            await source.query("up", at=1.0, timeout_s=5)
+    finally:
+        await source.close()
+        await server.close()
+    assert isinstance(err.value, QueryRejected) is rejected
+    assert hint is None or hint in err.value.message
+
+
+def test_credentials_in_the_url_never_reach_a_message() -> None:
+    assert redact_url("http://user:s3cret@prom:9090/x") == "http://prom:9090/x"
+    assert redact_url("http://prom:9090") == "http://prom:9090"
