@@ -16,9 +16,11 @@ import flask
 from dash import Dash
 
 from dashboards.backend import Backend
+from dashboards.components import compare_view
 from dashboards.config import UiConfig
 from dashboards.health import Thresholds
-from dashboards.pages import panel, shell, topology, traces
+from dashboards.pages import compare, diff, edits, panel, review, shell, snapshots, topology, traces
+from dashboards.writes import WriteAccess
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -86,18 +88,28 @@ def create_app(
     timeout_s: float = 10.0,
     backend: Backend | None = None,
     title: str = "observe",
+    write_token: str = "",
+    forward_user_header: str = "",
 ) -> Dash:
-    """The UI for the observe API at `api_url`; thresholds are success-rate ratios (0.99 = 99 %)."""
+    """The UI for the observe API at `api_url`; thresholds are success-rate ratios (0.99 = 99 %). `write_token`
+    (kept in this process) or a forwarded proxy user header lets callers edit (see dashboards.writes)."""
     config = UiConfig(api_url, Thresholds(healthy, degraded), frame_ancestors, timeout_s)
     client = backend or Backend(api_url, timeout_s=timeout_s)
     app = Dash(
         __name__, title=title, update_title="", serve_locally=True, assets_folder=str(ASSETS),
         suppress_callback_exceptions=False, compress=False,
     )  # fmt: skip
-    app.layout = shell.shell_layout([topology.layout(config), traces.layout()])
+    app.layout = shell.shell_layout([topology.layout(config), traces.layout(), diff.layout(), snapshots.layout(),
+                                     compare_view.layout()])  # fmt: skip
     shell.register(app)
     topology.register(app, client, config)
     panel.register(app, client, config)
     traces.register(app, client)
+    review.register(app, client, config)
+    diff.register(app, client, config)
+    snapshots.register(app, client)
+    access = WriteAccess(write_token, forward_user_header)
+    compare.register(app, client, access)
+    edits.register(app, client, access)
     _install_security(app, frame_ancestors)
     return app

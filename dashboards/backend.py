@@ -87,7 +87,61 @@ class Backend:
             return Answer(None, f"invalid trace id '{trace_id}': expected up to 32 hex digits")
         return self.get("/api/v1/traces/" + urllib.parse.quote(trace_id.lower(), safe=""), {})
 
+    def diff(self, *, a_at: str, b_at: str = "", window: str = "", graph: str = "",
+             namespaces: tuple[str, ...] = ()) -> Answer:  # fmt: skip
+        return self.get("/api/v1/diff", _params(a_at=a_at, b_at=b_at, window=window, graph=graph, namespace=namespaces))
+
+    def annotations(self, *, start: float, end: float) -> Answer:
+        return self.get("/api/v1/annotations", _params(**{"from": repr(start), "to": repr(end)}))  # exact: see marks
+
+    def snapshots(self) -> Answer:
+        return self.get("/api/v1/snapshots", {})
+
+    def snapshot(self, snapshot_id: str) -> Answer:
+        return self.get("/api/v1/snapshots/" + urllib.parse.quote(snapshot_id, safe=""), {})
+
+    def create_snapshot(self, body: Mapping[str, Any]) -> Answer:
+        return self.send("POST", "/api/v1/snapshots", body)
+
+    def download(self, path: str) -> tuple[bytes, str] | Answer:
+        """A non-JSON resource (a snapshot's HTML report): its bytes and content type, or why not."""
+        request = urllib.request.Request(self.api_url + path, headers={"User-Agent": USER_AGENT})
+        try:
+            with self._opener.open(request, timeout=self.timeout_s) as response:
+                body = response.read(MAX_BODY_BYTES + 1)
+                if len(body) > MAX_BODY_BYTES:
+                    return Answer(None, f"the observe API answer is larger than {MAX_BODY_BYTES // 2**20} MiB")
+                return body, response.headers.get_content_type()
+        except urllib.error.HTTPError as exc:
+            return self._http_error(exc)
+        except (OSError, ValueError) as exc:
+            return Answer(None, f"the observe API at {self.api_url} failed: {exc}")
+
+    def capabilities(self) -> Answer:
+        return self.get("/api/v1/capabilities", {})
+
+    def versions(self, *, namespace: str, service: str, window: str = "", at: str = "") -> Answer:
+        return self.get("/api/v1/versions", _params(namespace=namespace, service=service, window=window, at=at))
+
+    def compare(self, *, namespace: str, service: str, baseline: str, canary: str, window: str = "",
+                at: str = "") -> Answer:  # fmt: skip
+        params = _params(namespace=namespace, service=service, baseline=baseline, canary=canary, window=window, at=at)
+        return self.get("/api/v1/compare", params)
+
+    def audit(self, *, target: str = "", limit: int = 20) -> Answer:
+        return self.get("/api/v1/audit", _params(target=target, limit=limit))
+
     # ---- transport -------------------------------------------------------------------------------------------
+    def send(self, method: str, path: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Answer:
+        """A write (never cached; it empties the cache, so the next read sees what it changed); `headers`: the
+        caller's credentials."""
+        request = urllib.request.Request(self.api_url + path, data=json.dumps(body).encode(), method=method, headers={
+            "Accept": "application/json", "Content-Type": "application/json", "User-Agent": USER_AGENT,
+            **(headers or {})})  # fmt: skip
+        with self._lock:
+            self._cache.clear()
+        return self._open(request)
+
     def get(self, path: str, params: Mapping[str, str]) -> Answer:
         url = self.api_url + path + ("?" + urllib.parse.urlencode(sorted(params.items())) if params else "")
         now = self._clock()
@@ -104,7 +158,9 @@ class Backend:
         return answer
 
     def _fetch(self, url: str) -> Answer:
-        request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": USER_AGENT})
+        return self._open(urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": USER_AGENT}))
+
+    def _open(self, request: urllib.request.Request) -> Answer:
         try:
             with self._opener.open(request, timeout=self.timeout_s) as response:
                 return self._decode(response.read(MAX_BODY_BYTES + 1), response.status)

@@ -16,6 +16,7 @@ GRAPHS = ("versioned-app", "app", "service", "workload")
 WINDOWS = ("1m", "2m", "5m", "10m", "30m", "1h", "3h", "6h", "12h", "1d")
 REFRESHES = {"off": 0, "5s": 5, "10s": 10, "30s": 30, "1m": 60}
 LABELS = ("rps", "success", "p99", "none")
+REPLAY_STEPS = {"1m": 60, "5m": 300}  # replay slider steps, seconds
 SORT_KEYS = ("health", "source", "target", "rps", "success", "p50", "p95", "p99", "trace_p99", "flags")
 EDGE_SEPARATOR = "->"
 # A kiosk screen always refreshes, even when the link says refresh=off (nobody is there to press a button).
@@ -26,7 +27,9 @@ MAX_LIST_ITEMS = 50
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _INSTANT = re.compile(r"^(\d{9,11}(\.\d+)?|\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d))$")
 _MIN_DURATION = re.compile(r"^\d+(ms|s|m)$")  # whole numbers: the API reads PromQL-style durations
+_SNAPSHOT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TRACE_ID = re.compile(r"^[0-9a-f]{16,32}$")
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")  # a Kubernetes label value
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -48,10 +51,16 @@ class ViewState:
     kiosk: bool = False
     watch: tuple[str, ...] = ()
     at: str = ""  # a past instant (Unix seconds or RFC 3339): incident review links
+    replay_from: str = ""  # start of the replayed period (an instant); the slider moves `at` through it
+    replay_step: str = "1m"
+    diff: str = ""  # the diff page's "before" instant (A); `at` is "after" (B)
+    snapshot: str = ""  # a saved snapshot's id: the topology page shows its stored topology
     service: str = ""
     min_duration: str = ""
     errors: bool = False
     trace: str = ""
+    baseline: str = ""  # compare page: the stable version (its service is `service`, its namespace the first)
+    canary: str = ""
 
     @property
     def refresh_s(self) -> int:
@@ -109,7 +118,7 @@ def _sort(raw: str) -> str:
 
 def _min_duration(raw: str) -> str:
     text = raw.strip().lower()
-    text = text + "ms" if text.isdigit() else text  # a bare number is milliseconds
+    text = text + "ms" if text.isdecimal() else text  # a bare number is milliseconds
     return text if _MIN_DURATION.match(text) else ""
 
 
@@ -124,14 +133,20 @@ _PARSERS: dict[str, Any] = {
     "edge": lambda v: _text(v) if split_edge(_text(v)) else "",
     "node": _text,
     "sort": _sort,
-    "table_page": lambda v: int(v) if v.isdigit() and 1 <= int(v) <= 100_000 else 1,
+    "table_page": lambda v: int(v) if v.isdecimal() and 1 <= int(v) <= 100_000 else 1,
     "kiosk": lambda v: v.lower() in _TRUE,
     "watch": lambda v: tuple(e for e in _items(_text(v)) if _watch_entry(e)),
     "at": lambda v: v if _INSTANT.match(v) else "",
+    "replay_from": lambda v: v if _INSTANT.match(v) else "",
+    "replay_step": lambda v: _choice(v, REPLAY_STEPS, DEFAULT.replay_step),
+    "diff": lambda v: v if _INSTANT.match(v) else "",
+    "snapshot": lambda v: v if _SNAPSHOT_ID.match(v) else "",
     "service": _text,
     "min_duration": _min_duration,
     "errors": lambda v: v.lower() in _TRUE,
     "trace": lambda v: v.lower() if _TRACE_ID.match(v.lower()) else "",
+    "baseline": lambda v: v if _LABEL_VALUE.match(v) else "",
+    "canary": lambda v: v if _LABEL_VALUE.match(v) else "",
 }
 # The URL says `namespace` like the API does; every other key is the field name.
 _URL_NAMES = {"namespaces": "namespace", "table_page": "tpage"}

@@ -8,6 +8,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboards.components.a11y import aria
+from dashboards.components.edit_form import edit_section
 from dashboards.figures import format as fmt
 from dashboards.figures.series import CHART_HEIGHT, CIRCUIT_BREAKER_FLAG, P99Comparison, code_colour
 from dashboards.health import Health
@@ -28,6 +29,7 @@ def side_panel() -> html.Aside:
             *[dcc.Graph(id=chart, config=_GRAPH_CONFIG, className="panel-chart", style={"height": f"{CHART_HEIGHT}px"})
               for chart in CHARTS],
             html.Div(id="panel-traces", className="panel-traces"),
+            edit_section(),
         ],
         id="panel-body",
         hidden=True,

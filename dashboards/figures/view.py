@@ -37,7 +37,9 @@ def positions_of(topology: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
     return layered_positions(namespace_of, edges, namespace_of)
 
 
-def topology_view(topology: Mapping[str, Any] | None, state: ViewState, thresholds: Thresholds) -> TopologyView:
+def topology_view(topology: Mapping[str, Any] | None, state: ViewState, thresholds: Thresholds,
+                  positions: Mapping[str, tuple[float, float]] | None = None) -> TopologyView:
+    """`positions`: given during a replay (figures.replay), so nodes stay put; else from this topology."""
     if topology is None:
         return TopologyView()
     error = ""
@@ -53,6 +55,6 @@ def topology_view(topology: Mapping[str, Any] | None, state: ViewState, threshol
         tiles = kiosk_tiles(topology, state.watch, thresholds)
     else:
         rows, tiles = edge_rows(selection.edges, thresholds, state.sort_key, state.sort_descending), []
-    elements = topology_elements(topology, selection, positions_of(topology), label_mode=state.label,
+    elements = topology_elements(topology, selection, positions or positions_of(topology), label_mode=state.label,
                                  thresholds=thresholds)  # fmt: skip
     return TopologyView(elements, rows, len(topology.get("edges", [])), error, tiles, namespaces)

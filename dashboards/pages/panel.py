@@ -18,8 +18,11 @@ from dashboards.components.side_panel import CHARTS, edge_summary, node_summary,
 from dashboards.config import UiConfig
 from dashboards.figures import format as fmt
 from dashboards.figures import series as charts
+from dashboards.figures.annotations import add_annotations, marks
 from dashboards.figures.elements import node_healths
+from dashboards.figures.replay import instant_seconds, window_seconds
 from dashboards.health import Health
+from dashboards.pages import review
 from dashboards.state import ViewState, from_dict, split_edge, traces_href
 
 # about 60 points per chart, never finer than the Prometheus scrape cadence can support
@@ -28,10 +31,15 @@ STEPS = {"1m": "5s", "2m": "5s", "5m": "10s", "10m": "15s", "30m": "30s", "1h": 
 EXEMPLARS = 5
 
 
-def _figures(answer: Answer, config: UiConfig) -> list[go.Figure]:
+def _figures(answer: Answer, config: UiConfig, backend: Backend, state: ViewState) -> list[go.Figure]:
     data = answer.data or {}
-    return [charts.rps_figure(data), charts.success_figure(data, config.thresholds), charts.latency_figure(data),
-            charts.responses_figure(data), charts.flags_figure(data)]  # fmt: skip
+    figures = [charts.rps_figure(data), charts.success_figure(data, config.thresholds), charts.latency_figure(data),
+               charts.responses_figure(data), charts.flags_figure(data)]  # fmt: skip
+    # edits and snapshots of the window, on every chart (an API without annotations: none)
+    end = instant_seconds(state.at) or config.clock()
+    start = end - window_seconds(state.window)
+    found = marks(backend.annotations(start=start, end=end).data, start, end)
+    return [add_annotations(figure, found) for figure in figures]
 
 
 def _exemplars(answer: Answer, edge: Mapping[str, Any] | None) -> tuple[list[str], str]:
@@ -58,8 +66,9 @@ def _edge_panel(backend: Backend, config: UiConfig, state: ViewState, topology: 
     source, target = split_edge(state.edge) or ("", "")
     nodes = {n["id"]: n for n in topology.get("nodes", [])}
     edge = next((e for e in topology.get("edges", []) if (e["source"], e["target"]) == (source, target)), None)
-    series = backend.edge_series(source=source, target=target, graph=state.graph, window=state.window, at=state.at,
-                                 step=STEPS.get(state.window, ""))  # fmt: skip
+    stored = review.snapshot_series(backend, state.snapshot, source, target) if state.snapshot else None
+    series = stored or backend.edge_series(source=source, target=target, graph=state.graph, window=state.window,
+                                           at=state.at, step=STEPS.get(state.window, ""))  # fmt: skip
     traces = backend.traces(edge=(source, target), graph=state.graph, limit=EXEMPLARS, window=state.window,
                             at=state.at)  # fmt: skip
     ids, note = _exemplars(traces, edge)
@@ -70,7 +79,7 @@ def _edge_panel(backend: Backend, config: UiConfig, state: ViewState, topology: 
         summary = edge_summary(edge, health, charts.p99_comparison(edge))
     title = f"{_name(nodes, source)} → {_name(nodes, target)}"
     links = trace_links(ids, traces_href(state, edge=state.edge), lambda t: traces_href(state, trace=t), note)
-    return [True, False, title, series.error or "", summary, *_figures(series, config), links]
+    return [True, False, title, series.error or "", summary, *_figures(series, config, backend, state), links]
 
 
 def _node_panel(backend: Backend, config: UiConfig, state: ViewState, topology: Mapping[str, Any]) -> list[Any]:
@@ -84,7 +93,7 @@ def _node_panel(backend: Backend, config: UiConfig, state: ViewState, topology: 
     summary = node_summary(node, health) if node else html.P("This node has no traffic in the current window.")
     links = trace_links(ids, traces_href(state, service=service), lambda t: traces_href(state, trace=t), note)
     title = f"{fmt.node_name(node) if node else state.node} (inbound)"
-    return [True, False, title, series.error or "", summary, *_figures(series, config), links]
+    return [True, False, title, series.error or "", summary, *_figures(series, config, backend, state), links]
 
 
 def register(app: Dash, backend: Backend, config: UiConfig) -> None:
@@ -101,6 +110,10 @@ def register(app: Dash, backend: Backend, config: UiConfig) -> None:
         state = from_dict(selection)
         if not state.edge and not state.node:
             return [False, True, *([no_update] * (len(CHARTS) + 4))]
-        topology = backend.topology(graph=state.graph, namespaces=state.namespaces, window=state.window, at=state.at)
+        if state.snapshot:
+            topology = review.snapshot_answer(backend, state.snapshot)[0]
+        else:
+            topology = backend.topology(graph=state.graph, namespaces=state.namespaces, window=state.window,
+                                        at=state.at)  # fmt: skip
         build = _edge_panel if state.edge else _node_panel
         return build(backend, config, state, topology.data or {})

@@ -20,19 +20,26 @@ from dashboards.state import ViewState, from_dict, normalise, parse_query, to_di
 TRACE_CONTROL_IDS = {"service": "tr-service", "edge": "tr-edge", "min_duration": "tr-min-duration",
                      "errors": "tr-errors", "trace_window": "tr-window"}  # fmt: skip
 TOPOLOGY_KEYS = ("graph", "namespaces", "window", "at", "filter", "label", "sort", "table_page", "kiosk", "watch",
-                 "refresh")  # refresh: the kiosk status line says it
-SELECTION_KEYS = ("edge", "node", "graph", "namespaces", "window", "at")
+                 "refresh", "snapshot", "replay_from")  # refresh: the kiosk status line says it
+SELECTION_KEYS = ("edge", "node", "graph", "namespaces", "window", "at", "snapshot")
 TRACES_KEYS = ("service", "edge", "graph", "min_duration", "errors", "window", "at", "trace")
 
 
+PAGES = ("traces", "diff", "snapshots", "compare")  # by the last path segment; anything else is the topology
+
+
 def page_of(pathname: str | None) -> str:
-    return "traces" if (pathname or "/").rstrip("/").endswith("/traces") else "topology"
+    last = (pathname or "/").rstrip("/").rsplit("/", 1)[-1]
+    return last if last in PAGES else "topology"
 
 
 def shell_layout(pages: list[Any]) -> html.Div:
     nav = html.Nav([html.Span("observe", className="brand"),
                     html.A("Topology", href="/", className="nav-link"),
-                    html.A("Traces", href="/traces", className="nav-link")], id="nav", className="nav")  # fmt: skip
+                    html.A("Traces", href="/traces", className="nav-link"),
+                    html.A("Compare", href="/compare", className="nav-link"),
+                    html.A("Snapshots", href="/snapshots", className="nav-link")],
+                   id="nav", className="nav")  # fmt: skip
     stores = [dcc.Store(id=name) for name in ("view-state", "topology-state", "selection-state", "traces-state")]
     return html.Div(
         [dcc.Location(id="url", refresh=False), *stores, dcc.Interval(id="tick", interval=10_000, disabled=True),

@@ -18,12 +18,15 @@ from dashboards.components.banner import banner
 from dashboards.components.controls import topology_controls
 from dashboards.components.edge_table import PAGE_BUTTON, ROW_BUTTON, SORT_BUTTON, edge_table
 from dashboards.components.legend import legend
+from dashboards.components.review import review_bar
 from dashboards.components.side_panel import side_panel
 from dashboards.components.tiles import tile_grid
 from dashboards.config import UiConfig
 from dashboards.figures.elements import NAMESPACE_PREFIX, stylesheet
+from dashboards.figures.replay import remember, remembered_positions
 from dashboards.figures.table import COLUMNS
 from dashboards.figures.view import topology_view
+from dashboards.pages import review
 from dashboards.state import ViewState, edge_key, from_dict, to_query, with_changes
 
 _NUMERIC = {key for key, _, numeric in COLUMNS if numeric}
@@ -38,6 +41,7 @@ def layout(config: UiConfig) -> html.Div:
     return html.Div(
         [
             topology_controls(),
+            review_bar(),
             html.Div(id="banner", className="banners", **aria(live="polite")),
             html.Div(id="kiosk-tiles", className="tiles"),
             html.Div([html.Div(graph, className="graph-box", id="graph-box", role="img",
@@ -74,34 +78,41 @@ def click_state(state: ViewState, prop_id: str, trigger: Any, value: Any) -> Vie
     return None
 
 
-def _render(backend: Backend, config: UiConfig, topo: dict[str, Any]) -> tuple[Any, ...]:
+def _render(backend: Backend, config: UiConfig, topo: dict[str, Any], memory: Any = None) -> tuple[Any, ...]:
     state = from_dict(topo)
-    answer = backend.topology(graph=state.graph, namespaces=state.namespaces, window=state.window, at=state.at)
-    messages = banner(answer.data, answer.error, now=config.clock(), at=state.at)
+    if state.snapshot:  # a saved snapshot: its stored topology, the same after Prometheus forgot the window
+        answer, notes = review.snapshot_answer(backend, state.snapshot)
+    else:
+        answer, notes = backend.topology(graph=state.graph, namespaces=state.namespaces, window=state.window,
+                                         at=state.at), []  # fmt: skip
+    messages = notes + banner(answer.data, answer.error, now=config.clock(), at=state.at)
     if not answer.ok and not (answer.status and 400 <= answer.status < 500):
         # the API is down or slow: keep what is on screen, say so
-        return no_update, no_update, messages, no_update, no_update, no_update
-    view = topology_view(answer.data, state, config.thresholds)
+        return no_update, no_update, messages, no_update, no_update, no_update, no_update
+    # a replay lays out every node and edge it has seen so far, so nodes stay put while the numbers change
+    key = review.replay_key(state)
+    memory = remember(memory, key, answer.data) if key and answer.data else None
+    view = topology_view(answer.data, state, config.thresholds, remembered_positions(memory) if memory else None)
     table = edge_table(view.rows, sort_key=state.sort_key, descending=state.sort_descending, total=view.total_edges,
                        page=state.table_page)  # fmt: skip
     options = [{"label": ns, "value": ns} for ns in view.namespaces]
     tiles = tile_grid(view.tiles, as_of=(answer.data or {}).get("as_of"), window=state.window,
                       refresh_s=state.refresh_s) if state.kiosk else []  # fmt: skip
-    return view.elements, table, messages, view.filter_error, options, tiles
+    return view.elements, table, messages, view.filter_error, options, tiles, memory
 
 
 def register(app: Dash, backend: Backend, config: UiConfig) -> None:
     @app.callback(
         Output("graph", "elements"), Output("edge-table", "children"), Output("banner", "children"),
         Output("filter-error", "children"), Output("ctl-namespaces", "options", allow_duplicate=True),
-        Output("kiosk-tiles", "children"),
-        Input("topology-state", "data"), Input("tick", "n_intervals"),
+        Output("kiosk-tiles", "children"), Output("replay-layout", "data"),
+        Input("topology-state", "data"), Input("tick", "n_intervals"), State("replay-layout", "data"),
         prevent_initial_call=True,  # the stores start empty: nothing to show before the URL is read
     )  # fmt: skip
-    def render(topo: dict[str, Any] | None, _tick: int | None) -> tuple[Any, ...]:
+    def render(topo: dict[str, Any] | None, _tick: int | None, memory: Any) -> tuple[Any, ...]:
         if not topo or topo.get("page") != "topology":
             raise PreventUpdate
-        return _render(backend, config, topo)
+        return _render(backend, config, topo, memory)
 
     @app.callback(
         Output("url", "search", allow_duplicate=True),

@@ -33,6 +33,7 @@ class FakeApi:
     def __init__(self, topology: Callable[[], dict[str, Any]] | None = None, *, traces: bool = True) -> None:
         self.topology = topology or (lambda: fixture("topology_bookinfo.json"))
         self.serve_traces = traces
+        self.serve_snapshots = True
         self.requests: list[str] = []
         self.url = ""
         self._loop = asyncio.new_event_loop()
@@ -46,6 +47,7 @@ class FakeApi:
         app.router.add_get("/api/v1/nodes/series", self._series)
         app.router.add_get("/api/v1/traces", self._traces)
         app.router.add_get("/api/v1/traces/{trace_id}", self._trace)
+        self._add_review_routes(app)
         return app
 
     async def _topology(self, request: web.Request) -> web.Response:
@@ -72,6 +74,56 @@ class FakeApi:
         if not self.serve_traces or request.match_info["trace_id"] != trace["trace_id"]:
             return _json({"error": {"code": "not_found", "message": "unknown trace id"}}, 404)
         return _json(trace)
+
+    # ---- incident review: diff, annotations and snapshots from fixtures; snapshots kept in memory ----------
+    def _add_review_routes(self, app: web.Application) -> None:
+        self.snapshots = [fixture("snapshots.json")["snapshots"][0]]
+        app.router.add_get("/api/v1/diff", self._diff)
+        app.router.add_get("/api/v1/annotations", self._annotations)
+        app.router.add_get("/api/v1/snapshots", self._snapshot_list)
+        app.router.add_post("/api/v1/snapshots", self._snapshot_create)
+        app.router.add_get("/api/v1/snapshots/{snapshot_id}", self._snapshot)
+        app.router.add_get("/api/v1/snapshots/{snapshot_id}/report.html", self._snapshot_report)
+
+    async def _diff(self, request: web.Request) -> web.Response:
+        self.requests.append(str(request.rel_url))
+        if "a_at" not in request.query:
+            return _json({"error": {"code": "bad_query", "message": "parameter 'a_at' is required"}}, 400)
+        return _json(fixture("diff_bookinfo.json"))
+
+    async def _annotations(self, request: web.Request) -> web.Response:
+        self.requests.append(str(request.rel_url))
+        return _json(fixture("annotations.json"))
+
+    async def _snapshot_list(self, request: web.Request) -> web.Response:
+        self.requests.append(str(request.rel_url))
+        if not self.serve_snapshots:
+            return _json({"error": {"code": "not_enabled", "message": "snapshots are off on this server"}}, 501)
+        return _json({"snapshots": sorted(self.snapshots, key=lambda s: -s["created"])})
+
+    async def _snapshot_create(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append(f"POST {request.rel_url} {json.dumps(body, sort_keys=True)}")
+        summary = {**self.snapshots[0], "id": f"Fake{len(self.snapshots):012d}", "title": body["title"],
+                   "created": self.snapshots[-1]["created"] + 60}  # fmt: skip
+        self.snapshots.append(summary)
+        return _json(summary, 201)
+
+    def _document(self, snapshot_id: str) -> dict[str, Any] | None:
+        summary = next((s for s in self.snapshots if s["id"] == snapshot_id), None)
+        return {**fixture("snapshot_bookinfo.json"), **summary} if summary else None
+
+    async def _snapshot(self, request: web.Request) -> web.Response:
+        self.requests.append(str(request.rel_url))
+        document = self._document(request.match_info["snapshot_id"])
+        return _json(document) if document else _json({"error": {"code": "not_found", "message": "no such id"}}, 404)
+
+    async def _snapshot_report(self, request: web.Request) -> web.Response:
+        document = self._document(request.match_info["snapshot_id"])
+        if document is None:
+            return _json({"error": {"code": "not_found", "message": "no such id"}}, 404)
+        return web.Response(text=f"<!doctype html><title>{document['title']}</title><p>report</p>",
+                            content_type="text/html")  # fmt: skip
 
     def start(self) -> FakeApi:
         self._thread.start()

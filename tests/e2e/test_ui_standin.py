@@ -93,7 +93,7 @@ def test_an_api_that_is_down_is_a_message_not_a_crash(page: Page) -> None:
         tab.wait_for_selector(".banner.error")
         assert "is unreachable" in tab.inner_text("#banner")
         tab.goto(ui.url + "/traces")
-        tab.wait_for_function("() => document.querySelector('#traces-status').innerText.includes('unreachable')")
+        tab.wait_for_function("() => document.querySelector('#traces-status')?.innerText.includes('unreachable')")
     finally:
         ui.stop()
     assert console.errors() == []

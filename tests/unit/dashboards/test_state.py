@@ -190,3 +190,8 @@ def test_pager_and_filter_reset_the_page() -> None:
     loaded = sync("/", "?tpage=3", CONTROLS, None, None)
     out = sync("/", "?tpage=3", {**CONTROLS, "ctl-filter": "rps>1"}, loaded["view"], "ctl-filter")
     assert parse_query(out["search"]) == ViewState(filter="rps>1")
+
+
+def test_digits_int_refuses_fall_back_to_defaults() -> None:
+    state = parse_query("tpage=%C2%B2&min_duration=%C2%B2")  # "²" is a digit to str.isdigit, not to int()
+    assert state.table_page == 1 and state.min_duration == ""
