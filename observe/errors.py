@@ -52,6 +52,13 @@ class Conflict(ObserveError):
     code = "conflict"
 
 
+class NotEnabled(ObserveError):
+    """A feature this server was started without (snapshots need --data-dir): the message says how to enable it."""
+
+    status = 501
+    code = "not_enabled"
+
+
 class PayloadTooLarge(ObserveError):
     status = 413
     code = "payload_too_large"
@@ -60,6 +67,13 @@ class PayloadTooLarge(ObserveError):
 class UnsupportedMediaType(ObserveError):
     status = 415
     code = "unsupported_media_type"
+
+
+class TooManyRequests(ObserveError):
+    """A rate limit: `extra["retry_after_s"]` (whole seconds) is also sent as the Retry-After header."""
+
+    status = 429
+    code = "too_many_requests"
 
 
 class InvalidEdit(ObserveError):
@@ -76,3 +90,9 @@ class SourceUnavailable(ObserveError):
     def __init__(self, source: str, message: str):
         super().__init__(message, extra={"source": source})
         self.source = source
+
+
+class QueryRejected(SourceUnavailable):
+    """The backend is up but refused this query (too many samples, a bad expression): not a reason to back off."""
+
+    code = "query_rejected"

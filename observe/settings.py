@@ -41,7 +41,10 @@ class Settings:
     jaeger_limit: int = 500  # traces read per poll at most
     trace_retention: str = "1h"  # per-edge trace statistics and whole traces are kept this long
     rules_dir: str = ""  # GitOps directory of Istio objects that edits write; empty: edits unavailable
+    kube: bool = False  # edits go to the Kubernetes API instead (takes precedence over rules_dir)
+    kubeconfig: str = ""  # for kube; empty: the in-cluster service account, else $KUBECONFIG or ~/.kube/config
     audit_db: str = "observe-audit.sqlite3"  # SQLite file of the edit audit log
+    data_dir: str = ""  # directory of observe's own state (snapshots.sqlite3); empty: snapshots are off
     allow_writes: bool = False  # edits need this, and then a token or a trusted proxy's user header
     write_token: str = field(default="", repr=False)  # bearer token for writes; empty: tokens are not accepted
     auth_header: str = ""  # user header set by an authenticating proxy, e.g. X-Forwarded-User
@@ -155,3 +158,12 @@ def load_settings(
     settings = replace(settings, **from_env(os.environ if environ is None else environ))
     settings = replace(settings, **_known(dict(flags or {}), "flags"))
     return settings.validate()
+
+
+KUBE_VARIABLES = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG", "HOME")
+
+
+def kube_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables the Kubernetes applier reads (in-cluster API address, kubeconfig location)."""
+    source = os.environ if environ is None else environ
+    return {name: source[name] for name in KUBE_VARIABLES if name in source}

@@ -14,12 +14,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from observe import __version__
 from observe.actions.audit import AuditLog
 from observe.actions.files import RulesDirectory
-from observe.api import handlers, keys, otlp, traces
+from observe.actions.kube import KubeApplier, load_config
+from observe.actions.ports import Applier
+from observe.api import handlers, health, keys, openapi, otlp, traces
 from observe.api.auth import WriteAuth
+from observe.api.capabilities import register_capabilities_routes
 from observe.api.compare import register_compare_routes
 from observe.api.edits import register_edit_routes
 from observe.api.middleware import errors_middleware
+from observe.api.snapshots import register_incident_routes
+from observe.api.traffic import register_traffic_routes
 from observe.model.edge_stats import HealthThresholds
+from observe.services.backoff import Backoff, BackoffPolicy, GuardedMetricsSource, GuardedTraceSource
 from observe.services.compare import CompareService
 from observe.services.edits import EditService
 from observe.services.refresh import RefreshPolicy, SnapshotCache
@@ -28,7 +34,8 @@ from observe.services.series import SeriesService
 from observe.services.telemetry import SelfMetrics
 from observe.services.topology import TopologyService
 from observe.services.traces import JaegerPolling, TraceLimits, TraceService
-from observe.settings import Settings
+from observe.services.traffic import TrafficService
+from observe.settings import Settings, kube_environ
 from observe.sources.jaeger import JaegerSource
 from observe.sources.ports import MetricsSource, TraceSource
 from observe.sources.prometheus import PrometheusSource
@@ -36,16 +43,6 @@ from observe.sources.prometheus import PrometheusSource
 
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "version": __version__})
-
-
-async def readyz(request: web.Request) -> web.Response:
-    source = request.app[keys.METRICS_SOURCE]
-    if await source.ready(timeout_s=2.0):
-        return web.json_response({"status": "ready", "sources": {source.name: "ok"}})
-    return web.json_response(
-        {"status": "not ready", "sources": {source.name: f"unreachable at {getattr(source, 'url', '?')}"}},
-        status=503,
-    )
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -70,9 +67,16 @@ def create_app(
     limits = otlp.ReceiverLimits()
     app = web.Application(middlewares=[errors_middleware], client_max_size=limits.max_body_bytes)
     self_metrics = SelfMetrics()
-    source = metrics_source or PrometheusSource(settings.prometheus_url)
+    inner = metrics_source or PrometheusSource(settings.prometheus_url)
+    # Every user of the metrics source shares one backoff: a dead Prometheus costs one probe per refresh.
+    backoff = Backoff(inner.name, BackoffPolicy(cap_s=settings.refresh_s), self_metrics)
+    source = GuardedMetricsSource(inner, backoff)
     if trace_source is None and settings.jaeger_url:
         trace_source = JaegerSource(settings.jaeger_url)
+    app[health.TRACE_BACKOFF] = None
+    if trace_source is not None:
+        trace_backoff = Backoff(trace_source.name, BackoffPolicy(cap_s=settings.jaeger_poll_s), self_metrics)
+        trace_source, app[health.TRACE_BACKOFF] = GuardedTraceSource(trace_source, trace_backoff), trace_backoff
     policy = RefreshPolicy(
         refresh_s=settings.refresh_s,
         percentile_refresh_s=settings.percentile_refresh_s,
@@ -84,14 +88,17 @@ def create_app(
     app[keys.SETTINGS] = settings
     app[keys.METRICS] = self_metrics
     app[keys.METRICS_SOURCE] = source
+    app[health.METRICS_BACKOFF] = backoff
     app[keys.CLOCK] = clock
     trace_service = TraceService(TraceLimits(retention_s=settings.trace_retention_s), self_metrics, clock)
     app[keys.TRACES] = trace_service
     app[keys.TRACE_SOURCE] = trace_source
     rules = RulesProbe(source, settings.recording_rules, self_metrics, clock, timeout_s=settings.query_timeout_s)
     app[keys.TOPOLOGY] = TopologyService(cache, thresholds, traces=trace_service, rules=rules)
-    register_compare_routes(app, CompareService(source, settings.query_timeout_s, clock))
+    register_compare_routes(app, CompareService(source, settings.query_timeout_s, clock,
+                                                trace_store=trace_service.store))  # fmt: skip
     app[keys.SERIES] = SeriesService(source, settings.query_timeout_s, settings.min_rate_window_s, self_metrics, clock)
+    register_incident_routes(app)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(cache.run_background()), asyncio.create_task(trace_service.run_background())]
@@ -111,16 +118,21 @@ def create_app(
 
     app.cleanup_ctx.append(background)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/api/v1/openapi.json", openapi.openapi)
+    register_capabilities_routes(app)
     app.router.add_get("/api/v1/topology", handlers.topology)
     app.router.add_get("/api/v1/edges/series", handlers.edge_series)
     app.router.add_get("/api/v1/nodes/series", handlers.node_series)
     app.router.add_get("/api/v1/traces", traces.search)
     app.router.add_get("/api/v1/traces/{trace_id}", traces.get_trace)
     app.router.add_post("/v1/traces", otlp.handler(trace_service, self_metrics, limits))
-    if settings.rules_dir:
-        register_edit_routes(app, edit_service(settings, clock), write_auth(settings))
+    if settings.rules_dir or settings.kube:
+        edits = edit_service(settings, clock)
+        register_edit_routes(app, edits, write_auth(settings))
+        register_traffic_routes(app, TrafficService(edits), write_auth(settings))
+        app.on_cleanup.append(lambda _: edits.applier.close())
     return app
 
 
@@ -129,7 +141,10 @@ def _split(raw: str) -> tuple[str, ...]:
 
 
 def edit_service(settings: Settings, clock: Callable[[], float]) -> EditService:
-    return EditService(RulesDirectory(settings.rules_dir), AuditLog(settings.audit_db), clock)
+    """Edits go to the Kubernetes API when `kube` is set, else to the rules directory."""
+    applier: Applier = (KubeApplier(load_config(settings.kubeconfig, kube_environ())) if settings.kube
+                        else RulesDirectory(settings.rules_dir))  # fmt: skip
+    return EditService(applier, AuditLog(settings.audit_db), clock)
 
 
 def write_auth(settings: Settings) -> WriteAuth:

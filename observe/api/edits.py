@@ -1,8 +1,9 @@
 """Edit endpoints of /api/v1: DestinationRule circuit breakers and the audit log.
 
 Reads (GET) are open. Every write (POST) first passes `WriteAuth.authorize` — a refusal is audited with who the
-caller claimed to be and why, and nothing is read or written — then its body is read with a 64 KiB cap, must
-be a JSON object with known fields only, and goes to the EditService pipeline.
+caller claimed to be and why, and nothing is read or written — then its body is read to its end with a 64 KiB
+cap (413 past it, whether announced by Content-Length or not), must be a JSON object with known fields only
+(nesting too deep for the parser is refused like any invalid JSON), and goes to the EditService pipeline.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from aiohttp import web
 from observe.actions.audit import Actor
 from observe.actions.destination_rules import PolicyChange
 from observe.api.auth import WriteAuth, unauthorized_headers
-from observe.errors import BadQuery, Forbidden, InvalidEdit, PayloadTooLarge, Unauthorized, UnsupportedMediaType
+from observe.errors import (
+    BadQuery,
+    Forbidden,
+    InvalidEdit,
+    ObserveError,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from observe.services.edits import EditService
 
 MAX_BODY_BYTES = 64 * 1024
@@ -26,13 +35,17 @@ REVERT_FIELDS = {"reason", "force", "dry_run"}
 WriteHandler = Callable[[web.Request, Actor], Awaitable[web.StreamResponse]]
 
 
-async def read_json_object(request: web.Request, allowed: set[str], *, required: bool = True) -> dict[str, Any]:
-    """The request body as a JSON object of known fields; 413 / 415 / 422 otherwise."""
+async def read_json_object(request: web.Request, allowed: set[str], *, required: bool = True,
+                           invalid: type[ObserveError] = InvalidEdit) -> dict[str, Any]:  # fmt: skip
+    """The request body as a JSON object of known fields; 413 / 415 / `invalid` (422 by default) otherwise."""
+    too_large = PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes", field="body")
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes", field="body")
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes", field="body")
+        raise too_large
+    raw = bytearray()  # to the end: one read returns only what has arrived, a body may come in many TCP pieces
+    async for chunk in request.content.iter_chunked(16 * 1024):
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise too_large
     if not raw.strip() and not required:
         return {}
     if request.content_type != "application/json":
@@ -40,18 +53,22 @@ async def read_json_object(request: web.Request, allowed: set[str], *, required:
     try:
         body = json.loads(raw)
     except UnicodeDecodeError:
-        raise InvalidEdit("request body is not UTF-8", field="body") from None
+        raise invalid("request body is not UTF-8", field="body") from None
     except json.JSONDecodeError as exc:
-        raise InvalidEdit(f"request body is not valid JSON: {exc.msg}", field="body") from None
+        raise invalid(f"request body is not valid JSON: {exc.msg}", field="body") from None
+    except RecursionError:
+        raise invalid("request body is nested too deeply", field="body") from None
     if not isinstance(body, dict):
-        raise InvalidEdit("request body must be a JSON object", field="body")
+        raise invalid("request body must be a JSON object", field="body")
     for name in body:
         if name not in allowed:
-            raise InvalidEdit(f"{name}: unknown field; allowed are {', '.join(sorted(allowed))}", field=name)
+            raise invalid(f"{str(name)[:40]}: unknown field; allowed are {', '.join(sorted(allowed))}",
+                          field=str(name)[:40])  # fmt: skip
     return body
 
 
-def _typed(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+def typed(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+    """body[name] (or `default`) when of type `kind` (a bool is no int here); 422 naming the field otherwise."""
     value = body.get(name, default)
     if value is not None and (not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))):
         raise InvalidEdit(f"{name}: wrong type {type(value).__name__}", field=name)
@@ -59,8 +76,8 @@ def _typed(body: dict[str, Any], name: str, kind: type | tuple[type, ...], defau
 
 
 def policy_change(body: dict[str, Any]) -> PolicyChange:
-    return PolicyChange(preset=_typed(body, "preset", str, None), values=_typed(body, "spec", dict, None) or {},
-                        subset=_typed(body, "subset", str, None))  # fmt: skip
+    return PolicyChange(preset=typed(body, "preset", str, None), values=typed(body, "spec", dict, None) or {},
+                        subset=typed(body, "subset", str, None))  # fmt: skip
 
 
 class EditHandlers:
@@ -91,25 +108,25 @@ class EditHandlers:
         body = await read_json_object(request, EDIT_FIELDS)
         result = await self.service.edit_destination_rule(
             request.match_info["namespace"], request.match_info["host"], policy_change(body), actor,
-            reason=_typed(body, "reason", str, "") or "", dry_run=bool(_typed(body, "dry_run", bool, False)),
+            reason=typed(body, "reason", str, "") or "", dry_run=bool(typed(body, "dry_run", bool, False)),
         )  # fmt: skip
         return web.json_response(result.to_wire())
 
     async def audit(self, request: web.Request) -> web.Response:
         raw = request.query.get("limit", "50")
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_AUDIT_LIMIT:
+        if not raw.isdecimal() or not 1 <= int(raw) <= MAX_AUDIT_LIMIT:
             raise BadQuery(f"invalid limit {raw[:20]!r}: an integer from 1 to {MAX_AUDIT_LIMIT}", field="limit")
         entries = await self.service.history(limit=int(raw), target=request.query.get("target") or None)
         return web.json_response({"entries": [e.to_wire() for e in entries]})
 
     async def revert(self, request: web.Request, actor: Actor) -> web.Response:
         raw = request.match_info["id"]
-        if not raw.isdigit():
+        if not raw.isdecimal():
             raise BadQuery(f"invalid audit id {raw[:20]!r}", field="id")
         body = await read_json_object(request, REVERT_FIELDS, required=False)
-        result = await self.service.revert(int(raw), actor, reason=_typed(body, "reason", str, "") or "",
-                                           force=bool(_typed(body, "force", bool, False)),
-                                           dry_run=bool(_typed(body, "dry_run", bool, False)))  # fmt: skip
+        result = await self.service.revert(int(raw), actor, reason=typed(body, "reason", str, "") or "",
+                                           force=bool(typed(body, "force", bool, False)),
+                                           dry_run=bool(typed(body, "dry_run", bool, False)))  # fmt: skip
         return web.json_response(result.to_wire())
 
 

@@ -37,12 +37,13 @@ def window(raw: str | None, default_s: float) -> float:
     return seconds
 
 
-def instant(raw: str | None, now: float) -> float | None:
+def instant(raw: str | None, now: float, *, name: str = "at") -> float | None:
+    """The instant parameter `name` (Unix seconds or RFC 3339, not in the future), None when absent."""
     if raw is None or raw == "":
         return None
-    at = parse_instant(raw, "at")
+    at = parse_instant(raw, name)
     if at > now + FUTURE_SKEW_S:
-        raise BadQuery(f"invalid at '{raw}': it is in the future", field="at")
+        raise BadQuery(f"invalid {name} '{raw}': it is in the future", field=name)
     return at
 
 

@@ -19,7 +19,7 @@ MAX_LIMIT = 1000
 def _limit(raw: str | None) -> int:
     if raw is None:
         return 20
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadQuery(f"invalid limit '{raw}': expected a whole number from 1 to {MAX_LIMIT}", field="limit")
     return int(raw)
 

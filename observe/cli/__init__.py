@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from observe.cli import compare, demo, edit, serve, topology, ui
+from observe.cli import compare, demo, edit, serve, snapshot, topology, ui
 from observe.errors import ObserveError
 
 
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit.register(commands)
     compare.register(commands)
     ui.register(commands)
+    snapshot.register(commands)
     return parser
 
 

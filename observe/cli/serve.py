@@ -13,13 +13,14 @@ from typing import Any
 from aiohttp import web
 
 from observe.api.app import RUNNER_OPTIONS, create_app, create_otlp_app
+from observe.api.middleware import RequestIdFilter
 from observe.settings import Settings, load_settings
 
 # Flags mirror Settings fields; None means "not given", so the file and environment still apply.
 SERVE_FLAGS = (
     "prometheus_url", "jaeger_url", "host", "port", "otlp_port", "window", "refresh", "percentile_refresh",
     "query_timeout", "trace_retention", "recording_rules", "rules_dir", "audit_db", "allow_writes", "write_token",
-    "auth_header", "log_format",
+    "auth_header", "log_format", "data_dir", "kube", "kubeconfig",
 )  # fmt: skip
 
 
@@ -50,7 +51,7 @@ def register(commands: Any) -> None:
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {"time": record.created, "level": record.levelname, "logger": record.name,
-                 "message": record.getMessage()}  # fmt: skip
+                 "request_id": getattr(record, "request_id", "-"), "message": record.getMessage()}  # fmt: skip
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
@@ -58,10 +59,11 @@ class _JsonFormatter(logging.Formatter):
 
 def configure_logging(fmt: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())  # every line of a request carries its X-Request-Id
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 

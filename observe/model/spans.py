@@ -213,7 +213,7 @@ def _identity(resource: Resource, attrs: Mapping[str, str]) -> tuple[str, str, s
 
 def _status_code(attrs: Mapping[str, str]) -> int | None:
     raw = attrs.get("http.status_code") or attrs.get("http.response.status_code")
-    return int(raw) if raw and raw.isdigit() else None
+    return int(raw) if raw and raw.isdecimal() else None
 
 
 def _is_error(attrs: Mapping[str, str], status_code: int | None) -> bool:

@@ -135,7 +135,7 @@ def json_uint(raw: Any, name: str) -> int:
         return 0
     if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
         return raw
-    if isinstance(raw, str) and raw.isdigit():
+    if isinstance(raw, str) and raw.isdecimal():
         return int(raw)
     if isinstance(raw, float) and raw.is_integer() and raw >= 0:
         return int(raw)
@@ -149,7 +149,7 @@ def _enum(raw: Any, name: str) -> int | str:
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
     if isinstance(raw, str):
-        return int(raw) if raw.isdigit() else raw.upper().rsplit("_", 1)[-1]
+        return int(raw) if raw.isdecimal() else raw.upper().rsplit("_", 1)[-1]
     raise Reject(f"invalid {name} {raw!r}")
 
 

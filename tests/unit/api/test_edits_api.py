@@ -1,6 +1,8 @@
 """The edit endpoints: reads open, writes behind auth + CSRF, denials audited, errors as JSON."""
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +143,37 @@ async def test_trusted_proxy_header_identifies_the_user(aiohttp_client: ClientFa
 async def test_audit_limit_is_checked(client: TestClient) -> None:  # type: ignore[type-arg]
     response = await client.get("/api/v1/audit?limit=0")
     assert response.status == 400 and (await response.json())["error"]["field"] == "limit"
+
+
+async def in_pieces(*pieces: bytes) -> AsyncIterator[bytes]:
+    """A chunked body sent in separate writes, a pause between them, as a slow network delivers it."""
+    for piece in pieces:
+        yield piece
+        await asyncio.sleep(0.02)
+
+
+async def test_a_body_arriving_in_pieces_is_read_whole(client: TestClient, service: EditService) -> None:  # type: ignore[type-arg]
+    raw = json.dumps(POOL).encode()
+    response = await client.post(URL, data=in_pieces(raw[:10], raw[10:30], raw[30:]),
+                                 headers={**GOOD, "Content-Type": "application/json"})  # fmt: skip
+    assert response.status == 200, await response.text()
+    assert "maxConnections: 1" in rule_file(service).read_text()
+
+
+async def test_a_chunked_body_over_the_cap_is_413(client: TestClient) -> None:  # type: ignore[type-arg]
+    piece = b" " * (40 * 1024)  # no Content-Length: only counting what arrives can refuse it
+    response = await client.post(URL, data=in_pieces(piece, piece, b"{}"),
+                                 headers={**GOOD, "Content-Type": "application/json"})  # fmt: skip
+    assert response.status == 413 and (await response.json())["error"]["field"] == "body"
+
+
+async def test_deeply_nested_json_is_422_not_500(client: TestClient) -> None:  # type: ignore[type-arg]
+    deep = '{"spec": ' + "[" * 20_000 + "]" * 20_000 + "}"
+    response = await client.post(URL, data=deep, headers={**GOOD, "Content-Type": "application/json"})
+    error = (await response.json())["error"]
+    assert response.status == 422 and error["field"] == "body" and "nested" in error["message"]
+
+
+async def test_superscript_digits_in_ids_and_limits_are_400_not_500(client: TestClient) -> None:  # type: ignore[type-arg]
+    assert (await client.get("/api/v1/audit", params={"limit": "²"})).status == 400  # "²".isdigit(); int("²") fails
+    assert (await client.post("/api/v1/audit/²/revert", headers=GOOD)).status == 400

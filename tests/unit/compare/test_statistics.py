@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -162,7 +163,7 @@ def test_ecdf_is_bounded_monotone_and_ends_at_the_maximum() -> None:
     values = [float(v) for v in range(1000, 0, -1)]
     points = ecdf(values, points=50)
     assert len(points) == 50 and points[0] == (1.0, 0.001) and points[-1] == (1000.0, 1.0)
-    assert all(a[0] <= b[0] and a[1] < b[1] for a, b in zip(points, points[1:], strict=False))
+    assert all(a[0] <= b[0] and a[1] < b[1] for a, b in itertools.pairwise(points))
     assert ecdf([]) == () and ecdf([3.0]) == ((3.0, 1.0),)
     wire = compare_samples([1.0, 2.0, 3.0], [2.0, 3.0, 4.0]).to_wire()
     assert wire["ecdf"]["canary"] == [[2.0, 0.3333], [3.0, 0.6667], [4.0, 1.0]]
