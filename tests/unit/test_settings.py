@@ -1,3 +1,4 @@
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,9 @@ def test_bad_env_value_is_refused() -> None:
         load_settings(environ={"OBSERVE_REFRESH": "soon"})
     with pytest.raises(BadQuery, match="degraded <= healthy"):
         load_settings(environ={"OBSERVE_HEALTHY_SUCCESS_RATE": "0.9", "OBSERVE_DEGRADED_SUCCESS_RATE": "0.95"})
+
+
+def test_every_setting_is_in_the_readme_configuration_reference() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    missing = [f.name for f in fields(Settings) if f"OBSERVE_{f.name.upper()}" not in readme]
+    assert missing == []
