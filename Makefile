@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 APT_UPDATED := /tmp/.observe-apt-updated
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench unit integration e2e system-deps browser-deps clean
+.PHONY: demo test lint bench soak unit integration e2e system-deps browser-deps clean
 
 demo: $(STAMP) system-deps
 	$(BIN)/observe demo
@@ -28,11 +28,17 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: $(STAMP)
-	@echo "== OTLP ingest (CPU of one process) =="
-	$(BIN)/python -m benchmarks.ingest
-	@echo "== topology build, 1,000 services / 10,000 edges =="
-	$(BIN)/python -m benchmarks.topology_build
+# Every figure against the synthetic exporter + a real Prometheus (~10 min); writes benchmarks/RESULTS.md and
+# results.json. Smaller runs: make bench BENCH_ARGS="--edges 2000 --sweep 100,1000" (see --help; --quick: seconds).
+BENCH_ARGS ?=
+bench: $(STAMP) system-deps
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# Not part of `make test`: the demo stack, 20 API clients and span ingest for SOAK_MINUTES, Prometheus stopped
+# and restarted in the middle; prints RSS over time, answers by status (no 5xx) and the recovery time.
+SOAK_MINUTES ?= 10
+soak: $(STAMP) system-deps
+	$(BIN)/python -m benchmarks.soak --minutes $(SOAK_MINUTES)
 
 $(STAMP): pyproject.toml
 	@python3 -c 'import venv, ensurepip' 2>/dev/null || { $(MAKE) --no-print-directory $(APT_UPDATED) && apt-get install -y python3-venv python3-pip; }

@@ -1,79 +1,67 @@
-"""Topology build cost on a synthetic mesh: parse answers → graph → wire JSON, without Prometheus.
+"""Parse and build cost at 10,000 edges without Prometheus: the two answers of a refresh, rendered as Prometheus
+would send them for the synthetic mesh (observe.demo.synthetic), then parsed, built and put on the wire.
 
-The samples are what the rates query returns for `services` apps with `edges` caller→callee edges (two
-response codes each), and what the percentile union returns (three quantiles per edge). Figures are the
-best CPU milliseconds of `repeat` runs of each stage.
+The rates answer holds what `rates_query` returns: one sample per edge and response code (destination-reported)
+plus the source-reported rejections, with exactly the `by` labels; the percentile answer one sample per edge
+and quantile with the identity labels, valued at the edge's true log-normal quantile. Used where a live
+Prometheus cannot hold such a mesh on the machine at hand (benchmarks.run), and by `make test` in small.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
-from collections.abc import Callable
+import math
+from statistics import NormalDist
+from typing import Any
 
-from benchmarks.timing import best_cpu_s
-from observe.model.ids import GraphType
-from observe.model.samples import VectorSample
-from observe.model.topology import build_topology
-from observe.model.wire import topology_to_wire
-from observe.sources.istio_queries import parse_quantiles, parse_rates
-
-
-def _side(prefix: str, service: int) -> dict[str, str]:
-    return {f"{prefix}_workload_namespace": f"ns-{service % 50}", f"{prefix}_workload": f"svc-{service}-v1",
-            f"{prefix}_canonical_service": f"svc-{service}", f"{prefix}_canonical_revision": "v1"}  # fmt: skip
+from benchmarks.live import GRAPH, measure_answers
+from observe.demo.istio_metrics import destination_labels, source_labels
+from observe.demo.synthetic import LATENCY_SIGMA, SyntheticConfig, draw_edges, identity
+from observe.sources.istio_queries import EDGE_LABELS, IDENTITY_LABELS, QUANTILES, RESPONSE_LABELS
 
 
-def synthetic(services: int, edges: int, seed: int = 1) -> tuple[list[VectorSample], list[VectorSample]]:
-    rng = random.Random(seed)
-    pairs: set[tuple[int, int]] = set()
-    while len(pairs) < edges:
-        a, b = rng.randrange(services), rng.randrange(services)
-        if a != b:
-            pairs.add((a, b))
-    rates, quantiles = [], []
-    for a, b in sorted(pairs):
-        base = {**_side("source", a), **_side("destination", b), "request_protocol": "http",
-                "destination_service": f"svc-{b}.ns-{b % 50}.svc.cluster.local"}  # fmt: skip
-        for code, rps in (("200", rng.uniform(1, 50)), ("503", rng.uniform(0, 0.5))):
-            rates.append(VectorSample({**base, "reporter": "destination", "response_code": code,
-                                       "response_flags": "-"}, rps))  # fmt: skip
-        for q in ("0.5", "0.95", "0.99"):
-            quantiles.append(VectorSample({**base, "quantile": q}, rng.uniform(1, 500)))
-    return rates, quantiles
+def _vector(samples: list[tuple[dict[str, str], float]]) -> bytes:
+    result = [{"metric": labels, "value": [1795414065.0, repr(value)]} for labels, value in samples]
+    return json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
 
 
-def best_ms(fn: Callable[[], object], repeat: int) -> float:
-    return best_cpu_s(fn, repeat) * 1000
+def answer_bodies(config: SyntheticConfig) -> tuple[bytes, bytes]:
+    by, identity_by = EDGE_LABELS[GRAPH] + RESPONSE_LABELS, IDENTITY_LABELS[GRAPH]
+    rates: list[tuple[dict[str, str], float]] = []
+    quantiles: list[tuple[dict[str, str], float]] = []
+    for edge in draw_edges(config):
+        caller, callee = identity(edge.caller, config), identity(edge.callee, config)
+        codes = {"200": 1.0 - edge.error_share - edge.not_found_share, "503": edge.error_share,
+                 "404": edge.not_found_share}  # fmt: skip
+        for code, share in codes.items():
+            if share > 0:
+                labels = destination_labels(callee, caller, code)
+                rates.append(({k: labels[k] for k in by if labels.get(k)}, edge.rps * share))
+        if edge.rejected_rps:
+            labels = source_labels(caller, callee.service, None, None, "503", "UO")
+            rates.append(({k: labels[k] for k in by if labels.get(k)}, edge.rejected_rps))
+        labels = destination_labels(callee, caller, "200")
+        for q in QUANTILES:
+            value = edge.median_ms * math.exp(LATENCY_SIGMA * NormalDist().inv_cdf(q))
+            quantiles.append(({**{k: labels[k] for k in identity_by}, "quantile": f"{q:g}"}, value))
+    return _vector(rates), _vector(quantiles)
 
 
-def run(services: int = 1000, edges: int = 10_000, repeat: int = 3) -> dict[str, float]:
-    rates, quantiles = synthetic(services, edges)
-    parsed_rates, parsed_q = parse_rates(rates), parse_quantiles(quantiles)
-
-    def build() -> object:
-        return build_topology(GraphType.VERSIONED_APP, parsed_rates, parsed_q, as_of=0.0, window_s=60)
-
-    topology = build()
-    wire = topology_to_wire(topology)  # type: ignore[arg-type]
-    return {
-        "edges": float(topology.graph.number_of_edges()),  # type: ignore[attr-defined]
-        "parse_ms": best_ms(lambda: (parse_rates(rates), parse_quantiles(quantiles)), repeat),
-        "build_ms": best_ms(build, repeat),
-        "wire_ms": best_ms(lambda: topology_to_wire(topology), repeat),  # type: ignore[arg-type]
-        "wire_bytes": float(len(json.dumps(wire))),
-    }
+def run(services: int = 1000, edges: int = 10_000, namespaces: int = 200, repeat: int = 5) -> dict[str, Any]:
+    config = SyntheticConfig(services=services, edges=edges, namespaces=min(namespaces, services))
+    return measure_answers(*answer_bodies(config), repeat) | {"quantiles_from": "rendered offline"}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--edges", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--namespaces", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    for name, value in run(args.services, args.edges, args.repeat).items():
-        print(f"{name:32s} {value:12,.1f}")
+    for name, value in run(args.services, args.edges, args.namespaces, args.repeat).items():
+        print(f"{name:20s} {value}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,10 @@ from dataclasses import replace
 from typing import Any
 
 from observe.api.app import create_app
-from observe.cli.serve import configure_logging, start_site, wait_for_signal
+from observe.cli.serve import configure_logging, start_site, tune_gc, wait_for_signal
+from observe.demo.synthetic import SyntheticExporter
+from observe.demo.synthetic import add_arguments as add_synthetic_arguments
+from observe.demo.synthetic import config_from as synthetic_config
 from observe.settings import Settings, load_settings
 
 log = logging.getLogger("observe.demo")
@@ -36,6 +39,9 @@ def register(commands: Any) -> None:
                         help="Istio objects the mesh obeys and edits write (default: a temporary directory)")
     parser.add_argument("--allow-writes", action="store_true",
                         help="enable edits; token: OBSERVE_WRITE_TOKEN or a random one, printed")  # fmt: skip
+    synthetic = parser.add_argument_group("synthetic mesh (--synthetic: Istio series of a large mesh, no traffic)")
+    synthetic.add_argument("--synthetic", action="store_true", help="serve a synthetic mesh's series instead")
+    add_synthetic_arguments(synthetic)
     parser.set_defaults(run=run)
 
 
@@ -58,8 +64,12 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> None:
     runner, port = await start_site(create_app(settings), settings.host, settings.port)
     api = f"http://{settings.host}:{port}"
     otlp = f"{api}/v1/traces"
-    mesh = DemoMesh(MeshConfig(namespace=args.namespace, rps=args.rps, otlp_endpoint=otlp,
-                               service_time_scale=args.service_time, rules_dir=rules_dir))  # fmt: skip
+    mesh: DemoMesh | SyntheticExporter
+    if args.synthetic:
+        mesh = SyntheticExporter(synthetic_config(args))
+    else:
+        mesh = DemoMesh(MeshConfig(namespace=args.namespace, rps=args.rps, otlp_endpoint=otlp,
+                                   service_time_scale=args.service_time, rules_dir=rules_dir))  # fmt: skip
     prometheus: PrometheusProcess | None = None
     ui: asyncio.subprocess.Process | None = None
     try:
@@ -70,8 +80,11 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> None:
         ui_line = "off (--ui-port -1)"
         if args.ui_port >= 0:
             ui_port = args.ui_port or free_port()
+            # the token goes through the environment, never argv (which every local user can read)
+            ui_env = {**os.environ, "OBSERVE_WRITE_TOKEN": token if settings.allow_writes else ""}
             ui = await asyncio.create_subprocess_exec(sys.executable, "-m", "observe", "ui", "--api-url", api,
-                                                      "--host", settings.host, "--port", str(ui_port))  # fmt: skip
+                                                      "--host", settings.host, "--port", str(ui_port),
+                                                      env=ui_env)  # fmt: skip
             await _wait_listening(settings.host, ui_port, ui)
             ui_line = f"http://{settings.host}:{ui_port}/"
         print(f"observe demo is running (Ctrl-C stops it)\n"
@@ -80,7 +93,7 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> None:
               f"  table:       observe topology --api-url {api}\n"
               f"  OTLP/HTTP:   {otlp}\n"
               f"  Prometheus:  {prometheus.url}\n"
-              f"  mesh:        {mesh.entry_url} (control: {mesh.control_url})\n"
+              f"  mesh:        {mesh_line(mesh)}\n"
               f"  rules:       {rules_dir} (the mesh obeys the DestinationRules here)\n"
               f"  writes:      {'on, bearer token ' + token if settings.allow_writes else 'off (--allow-writes)'}",
               flush=True)  # fmt: skip
@@ -95,6 +108,12 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> None:
         await mesh.stop()
         await runner.cleanup()
         workdir.cleanup()
+
+
+def mesh_line(mesh: Any) -> str:
+    if isinstance(mesh, SyntheticExporter):
+        return f"synthetic, {mesh.mesh.series_count:,} series at {mesh.url}"
+    return f"{mesh.entry_url} (control: {mesh.control_url})"
 
 
 async def _wait_listening(host: str, port: int, process: asyncio.subprocess.Process, timeout_s: float = 60.0) -> None:
@@ -115,5 +134,6 @@ async def _wait_listening(host: str, port: int, process: asyncio.subprocess.Proc
 def run(args: argparse.Namespace) -> int:
     settings = load_settings({"port": args.port}, config_file=args.config)
     configure_logging(settings.log_format)
+    tune_gc()
     asyncio.run(run_demo(args, settings))
     return 0

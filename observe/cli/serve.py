@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import signal
@@ -67,6 +68,14 @@ def configure_logging(fmt: str) -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 
+def tune_gc() -> None:
+    """A refresh of a large mesh allocates a burst of short-lived objects (the JSON answers, samples, graph and
+    wire answer: ~10^5 at 10,000 edges). With CPython's default gen-0 threshold (700) that burst triggers
+    hundreds of collections, and full ones over the whole heap: ~40% of parsing and building there
+    (benchmarks/RESULTS.md). A larger gen-0 threshold keeps cycle collection, just less often."""
+    gc.set_threshold(50_000, 20, 10)
+
+
 async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
     """Start `app` and return its runner and the bound port (port 0 picks a free one)."""
     runner = web.AppRunner(app, **RUNNER_OPTIONS)
@@ -105,5 +114,6 @@ async def _serve(settings: Settings) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     configure_logging(settings.log_format)
+    tune_gc()
     asyncio.run(_serve(settings))
     return 0

@@ -1,0 +1,224 @@
+"""Figures against a live stack (benchmarks.stack: the synthetic exporter + a real Prometheus).
+
+- answers: the rates and percentile answers of one refresh, fetched once; CPU time of parsing them (JSON,
+  samples, typed samples), of building the graph from the parsed samples, and of the wire JSON;
+- plans: PromQL queries per refresh of observe (counted by its own SelfMetrics) for a few namespaces and for
+  all, and Kiali's plan for the same selections (benchmarks.kiali_plan); the time of both plans on the same
+  Prometheus, sequentially (Kiali's is bounded: past its budget the rest is extrapolated, and said so);
+  the percentile query is timed on its own (p99_path): it runs on a slower cadence than the rates;
+- refresh: end-to-end refreshes through the real services (PrometheusSource → SnapshotCache → TopologyService
+  → JSON) beside the plain HTTP time of the same rates query; our overhead is the difference; event-loop lag
+  from a 10 ms ticker task running meanwhile (RSS is measured on a real `observe serve`: benchmarks.viewers);
+- p99: the percentile query from raw buckets and from observe's recording rules (when the stack has them);
+  on a large mesh the raw query may exceed Prometheus's timeout, which is then the figure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import requests
+
+from benchmarks.kiali_plan import plan as kiali_plan
+from benchmarks.stack import LiveStack
+from benchmarks.timing import cpu_ms, quantile
+from observe.model.ids import GraphType
+from observe.model.topology import build_topology
+from observe.model.wire import topology_to_wire
+from observe.services.refresh import RefreshPolicy, SnapshotCache
+from observe.services.telemetry import SelfMetrics
+from observe.services.topology import TopologyRequest, TopologyService
+from observe.sources.istio_queries import (
+    IDENTITY_LABELS,
+    QUANTILES,
+    parse_quantiles,
+    parse_rates,
+    quantiles_query,
+    rates_query,
+)
+from observe.sources.prometheus import PrometheusSource, vector_samples
+
+GRAPH = GraphType.VERSIONED_APP
+WINDOW_S = 60.0
+Figures = dict[str, Any]
+
+
+def _timed_out(exc: requests.HTTPError) -> bool:
+    return exc.response is not None and exc.response.status_code == 503  # Prometheus's errorType "timeout"
+
+
+def quantiles_body(stack: LiveStack, timeout_s: float) -> tuple[bytes, str]:
+    """The percentile answer, and where it came from. When the raw-bucket query times out (a large mesh on a
+    small machine), a stand-in with the same shape (one sample per edge and quantile, the same labels) is
+    asked instead, so parsing is still measured on a real answer's size."""
+    try:
+        return stack.raw_query(quantiles_query(GRAPH, WINDOW_S), timeout_s=timeout_s)[1], "raw buckets"
+    except requests.HTTPError as exc:
+        if not _timed_out(exc):
+            raise
+    by = ", ".join(IDENTITY_LABELS[GRAPH])
+    counts = f'sum by ({by}) (istio_requests_total{{reporter="destination",response_code="200"}})'
+    stand_in = " or ".join(f'label_replace({counts}, "quantile", "{q:g}", "", "")' for q in QUANTILES)
+    return stack.raw_query(stand_in)[1], "stand-in of the same shape (the raw query timed out)"
+
+
+def answers(stack: LiveStack, repeat: int = 5, quantiles_timeout_s: float = 60.0) -> Figures:
+    """CPU cost of one refresh's answers, from the real bodies Prometheus sent."""
+    _, rates_body = stack.raw_query(rates_query(GRAPH, WINDOW_S))
+    percentiles, origin = quantiles_body(stack, quantiles_timeout_s)
+    return measure_answers(rates_body, percentiles, repeat) | {"quantiles_from": origin}
+
+
+def measure_answers(rates_body: bytes, quantiles_body: bytes, repeat: int) -> Figures:
+    """CPU (best, median) ms of parsing both answers (JSON, samples, typed samples), of building the graph from
+    the parsed samples, and of the wire JSON of the whole graph."""
+
+    def parse() -> tuple[Any, Any]:
+        rates = vector_samples(json.loads(rates_body)["data"]["result"])
+        quantiles = vector_samples(json.loads(quantiles_body)["data"]["result"])
+        return parse_rates(rates), parse_quantiles(quantiles)
+
+    parsed_rates, parsed_quantiles = parse()
+
+    def build() -> Any:
+        return build_topology(GRAPH, parsed_rates, parsed_quantiles, as_of=time.time(), window_s=WINDOW_S)
+
+    topology = build()
+    return {
+        "rate_samples": len(parsed_rates),
+        "quantile_samples": len(parsed_quantiles),
+        "answer_bytes": len(rates_body) + len(quantiles_body),
+        "edges": topology.graph.number_of_edges(),
+        "nodes": topology.graph.number_of_nodes(),
+        "parse_json_ms": cpu_ms(lambda: (json.loads(rates_body), json.loads(quantiles_body)), repeat),
+        "parse_all_ms": cpu_ms(parse, repeat),
+        "build_ms": cpu_ms(build, repeat),
+        "wire_ms": cpu_ms(lambda: json.dumps(topology_to_wire(topology)), repeat),
+        "wire_bytes": len(json.dumps(topology_to_wire(topology))),
+    }
+
+
+def service(stack: LiveStack) -> tuple[TopologyService, SelfMetrics]:
+    """observe's real services over the stack's Prometheus. refresh_s=0: every request is one whole refresh.
+    Percentiles: fetched by the first refresh, then on their own cadence (RefreshPolicy's 30 s); the timed
+    refreshes here are shorter than that, so they are the rates refreshes every viewer waits for."""
+    metrics = SelfMetrics()
+    policy = RefreshPolicy(refresh_s=0.0, query_timeout_s=30.0, percentile_refresh_s=3600.0)
+    return TopologyService(SnapshotCache(PrometheusSource(stack.url), policy, metrics)), metrics
+
+
+async def first_refresh(topology: tuple[TopologyService, SelfMetrics]) -> float:
+    """The first refresh of a view (rates and percentiles); its PromQL query count."""
+    await topology[0].wire(TopologyRequest(GRAPH, frozenset(), WINDOW_S))
+    return _queries(topology[1])
+
+
+def _queries(metrics: SelfMetrics) -> float:
+    return sum(metrics.registry.get_sample_value("observe_promql_queries_total", {"kind": k}) or 0.0
+               for k in ("rates", "quantiles"))  # fmt: skip
+
+
+async def plans(
+    stack: LiveStack, topology: tuple[TopologyService, SelfMetrics], selections: dict[str, list[str]],
+    refreshes: int, kiali_budget_s: float,
+) -> Figures:  # fmt: skip
+    """`topology` has had its first refresh (rates + percentiles: 2 queries); each selection then refreshes."""
+    service, metrics = topology
+    out: Figures = {}
+    for label, namespaces in selections.items():
+        request = TopologyRequest(GRAPH, frozenset(namespaces), WINDOW_S)
+        before = _queries(metrics)
+        for _ in range(refreshes):
+            await service.wire(request)
+        ours = stack.raw_query(rates_query(GRAPH, WINDOW_S))[0]
+        kiali = kiali_plan(namespaces, int(WINDOW_S))
+        timed, begin = 0, time.perf_counter()
+        while timed < len(kiali) and time.perf_counter() - begin < kiali_budget_s:
+            stack.raw_query(kiali[timed])
+            timed += 1
+        out[label] = {
+            "namespaces": len(namespaces),
+            "observe_queries_per_refresh": (_queries(metrics) - before) / refreshes,
+            "kiali_queries_per_refresh": len(kiali),
+            "observe_plan_s": ours,  # the rates query; percentiles come on their slower cadence
+            "kiali_plan_s": (time.perf_counter() - begin) * len(kiali) / max(timed, 1),
+            "kiali_queries_timed": timed,
+        }
+    return out
+
+
+async def _with_lag(work: Callable[[], Awaitable[None]]) -> list[float]:
+    """Run `work` beside a 10 ms ticker; each tick's lateness is the event loop's lag."""
+    loop, lags, done = asyncio.get_running_loop(), [], asyncio.Event()
+
+    async def ticker() -> None:
+        while not done.is_set():
+            begin = loop.time()
+            await asyncio.sleep(0.01)
+            lags.append(loop.time() - begin - 0.01)
+
+    task = asyncio.create_task(ticker())
+    try:
+        await work()
+    finally:
+        done.set()
+        await task
+    return lags
+
+
+async def refresh(stack: LiveStack, topology: tuple[TopologyService, SelfMetrics], refreshes: int) -> Figures:
+    service = topology[0]
+    request = TopologyRequest(GRAPH, frozenset(), WINDOW_S)
+    ours: list[float] = []
+    prometheus: list[float] = []
+    begin_s = time.time()
+
+    async def loop() -> None:
+        for _ in range(refreshes):
+            begin = time.perf_counter()
+            json.dumps(await service.wire(request))
+            ours.append(time.perf_counter() - begin)
+            prometheus.append((await asyncio.to_thread(stack.raw_query, rates_query(GRAPH, WINDOW_S)))[0])
+
+    lags = await _with_lag(loop)
+    overhead = [o - p for o, p in zip(ours, prometheus, strict=True)]
+    return {
+        "refreshes": refreshes,
+        "refresh_p95_s": quantile(ours, 0.95),
+        "refresh_median_s": quantile(ours, 0.5),
+        "prometheus_p95_s": quantile(prometheus, 0.95),
+        "prometheus_median_s": quantile(prometheus, 0.5),
+        "overhead_p95_s": quantile(overhead, 0.95),
+        "overhead_median_s": quantile(overhead, 0.5),
+        "ratio_median": quantile(ours, 0.5) / quantile(prometheus, 0.5),
+        "loop_lag_p99_ms": quantile(lags, 0.99) * 1000,
+        "loop_lag_max_ms": max(lags, default=math.nan) * 1000,
+        "run_s": time.time() - begin_s,
+    }
+
+
+def p99_path(stack: LiveStack, repeat: int = 3, timeout_s: float = 60.0) -> Figures:
+    """The percentile query from raw buckets and, when the stack has them, from the recording rules."""
+    out: Figures = {}
+    for label, rules in (("raw", False), ("rules", True)):
+        if rules and not stack.rules:
+            continue
+        runs, body = [], b""
+        for _ in range(repeat):
+            begin = time.perf_counter()
+            try:
+                seconds, body = stack.raw_query(quantiles_query(GRAPH, WINDOW_S, rules=rules), timeout_s=timeout_s)
+            except requests.HTTPError as exc:
+                if not _timed_out(exc):
+                    raise
+                out[f"{label}_timed_out_after_s"] = time.perf_counter() - begin
+                break
+            runs.append(seconds)
+        out[f"{label}_median_s"] = quantile(runs, 0.5)
+        out[f"{label}_samples"] = len(json.loads(body)["data"]["result"]) if body else 0
+    return out
