@@ -12,8 +12,9 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
-from observe.model.quantiles import ENVOY_BUCKETS_MS, bucket_bounds
+from observe.model.quantiles import ENVOY_BUCKETS_MS, sorted_bucket_bounds
 from observe.model.samples import Reporter, RequestRate
 
 NO_FLAGS = "-"
@@ -48,8 +49,7 @@ class HealthThresholds:
         return Health.DEGRADED if success_rate >= self.degraded else Health.FAILING
 
 
-@dataclass(frozen=True, slots=True)
-class Percentile:
+class Percentile(NamedTuple):  # a NamedTuple, like the samples (model.samples): one per edge and quantile
     """A histogram_quantile estimate and the bucket it lies in (its honest error bar)."""
 
     value_ms: float
@@ -62,7 +62,8 @@ class Percentile:
 
     @classmethod
     def estimate(cls, value_ms: float, bounds: tuple[float, ...] = ENVOY_BUCKETS_MS) -> Percentile:
-        lower, upper = bucket_bounds(value_ms, bounds)
+        """`bounds` in ascending order, as Envoy's and every histogram's are."""
+        lower, upper = sorted_bucket_bounds(value_ms, bounds)
         return cls(value_ms, lower, upper)
 
 
@@ -74,47 +75,84 @@ class EdgeStats:
     protocol: str
     reporters: frozenset[Reporter]
     percentiles: Mapping[float, Percentile] = field(default_factory=dict)
+    security: str | None = None  # mutual_tls | none | mixed; None when no reporter knew it
+    mirror: EdgeStats | None = None  # mirrored copies (responses dropped), never in the numbers above
 
-    def _share(self, predicate: str) -> float | None:
+    def shares(self) -> Shares:
+        """Every per-request fraction in one pass over the response codes (the wire reads them all)."""
         if self.rps <= 0:
-            return None
-        return sum(v for code, v in self.responses.items() if code.startswith(predicate)) / self.rps
+            return NO_SHARES
+        errors = client = 0.0
+        for code, rps in self.responses.items():
+            if code.startswith("5"):
+                errors += rps
+            elif code.startswith("4"):
+                client += rps
+        errors, none = errors / self.rps, self.responses.get("0", 0.0) / self.rps
+        return Shares(errors, client / self.rps, none, max(0.0, 1.0 - errors - none))
 
     @property
     def error_rate_5xx(self) -> float | None:
-        return self._share("5")
+        return self.shares().error_rate_5xx
 
     @property
     def rate_4xx(self) -> float | None:
-        return self._share("4")
+        return self.shares().rate_4xx
 
     @property
     def no_response_rate(self) -> float | None:
-        return None if self.rps <= 0 else self.responses.get("0", 0.0) / self.rps
+        return self.shares().no_response_rate
 
     @property
     def success_rate(self) -> float | None:
-        errors, none = self.error_rate_5xx, self.no_response_rate
-        return None if errors is None or none is None else max(0.0, 1.0 - errors - none)
+        return self.shares().success_rate
 
     def health(self, thresholds: HealthThresholds) -> Health:
-        return thresholds.classify(self.rps, self.success_rate)
+        return thresholds.classify(self.rps, self.shares().success_rate)
 
 
-def fold_rates(rates: Iterable[RequestRate]) -> EdgeStats:
-    """One EdgeStats from every (code, flags) rate of one edge."""
+class Shares(NamedTuple):
+    """Fractions of an edge's requests; None when it had none."""
+
+    error_rate_5xx: float | None
+    rate_4xx: float | None
+    no_response_rate: float | None
+    success_rate: float | None
+
+
+NO_SHARES = Shares(None, None, None, None)
+
+
+def fold_rates(rates: Iterable[RequestRate], percentiles: Mapping[float, Percentile] | None = None) -> EdgeStats:
+    """One EdgeStats from every (code, flags) rate of one edge, with the edge's percentiles if known."""
     responses: dict[str, float] = {}
     flags: dict[str, float] = {}
     reporters: set[Reporter] = set()
     protocols: set[str] = set()
+    securities: set[str] = set()
+    edge = None
     for rate in rates:
+        if rate.edge is not edge:  # an edge's samples share one interned label object and come together
+            edge = rate.edge
+            protocols.add(edge.protocol)
+            securities.add(edge.security)
         responses[rate.response_code] = responses.get(rate.response_code, 0.0) + rate.rps
-        for flag in split_flags(rate.response_flags):
-            flags[flag] = flags.get(flag, 0.0) + rate.rps
+        if rate.response_flags != NO_FLAGS:  # most samples: no flags, nothing to split
+            for flag in split_flags(rate.response_flags):
+                flags[flag] = flags.get(flag, 0.0) + rate.rps
         reporters.add(rate.reporter)
-        protocols.add(rate.edge.protocol)
     protocol = protocols.pop() if len(protocols) == 1 else ("mixed" if protocols else "unknown")
-    return EdgeStats(sum(responses.values()), responses, flags, protocol, frozenset(reporters))
+    return EdgeStats(sum(responses.values()), responses, flags, protocol, frozenset(reporters), percentiles or {},
+                     fold_security(securities))  # fmt: skip
+
+
+SECURITY_VALUES = frozenset({"mutual_tls", "none"})
+
+
+def fold_security(values: Iterable[str]) -> str | None:
+    """Istio's connection_security_policy over an edge's label sets: source reporters say 'unknown'."""
+    known = set(SECURITY_VALUES.intersection(values))
+    return known.pop() if len(known) == 1 else ("mixed" if known else None)
 
 
 def split_flags(raw: str) -> list[str]:

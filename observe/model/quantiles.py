@@ -11,6 +11,7 @@ previous bound and this one. q < 0 → -Inf, q > 1 → +Inf, no observations →
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 
@@ -58,12 +59,12 @@ def _monotonic(counts: list[float]) -> list[float]:
 
 def bucket_bounds(value: float, bounds: Sequence[float] = ENVOY_BUCKETS_MS) -> tuple[float, float]:
     """The [lower, upper] bucket an estimate lies in; upper is +Inf when it is pinned to the last bound."""
-    finite = sorted(bounds)
-    if value >= finite[-1]:
+    return sorted_bucket_bounds(value, sorted(bounds))
+
+
+def sorted_bucket_bounds(value: float, finite: Sequence[float]) -> tuple[float, float]:
+    """bucket_bounds over bounds already in ascending order: one bisection (the per-sample hot path)."""
+    if not value < finite[-1]:  # NaN too: no bucket holds it
         return finite[-1], math.inf
-    lower = 0.0
-    for upper in finite:
-        if value <= upper:
-            return lower, upper
-        lower = upper
-    return finite[-1], math.inf  # unreachable: value < finite[-1] was handled above
+    index = bisect.bisect_left(finite, value)  # the first bound ≥ value
+    return (finite[index - 1] if index else 0.0), finite[index]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Reporter(StrEnum):
@@ -28,10 +29,15 @@ class EdgeLabels:
     # FQDN such as reviews.bookinfo.svc.cluster.local, or a host header for non-mesh destinations.
     destination_service: str
     protocol: str
+    # Istio's connection_security_policy: mutual_tls | none | unknown (source reporters do not know it) | "".
+    security: str = ""
+    # A mirrored copy (Envoy appends `-shadow` to the host); destination_service holds the host without it.
+    mirror: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class RequestRate:
+# The per-sample types are NamedTuples, not frozen dataclasses: a large mesh's answer holds tens of
+# thousands of them, and a frozen dataclass's __init__ (one object.__setattr__ per field) costs ~4× a tuple's.
+class RequestRate(NamedTuple):
     """Requests per second of one (edge, response code, response flags) group, from one reporter."""
 
     edge: EdgeLabels
@@ -41,8 +47,7 @@ class RequestRate:
     rps: float
 
 
-@dataclass(frozen=True, slots=True)
-class LatencyQuantile:
+class LatencyQuantile(NamedTuple):
     """A percentile estimated by histogram_quantile over the merged histogram of one edge."""
 
     edge: EdgeLabels
@@ -50,8 +55,7 @@ class LatencyQuantile:
     value_ms: float
 
 
-@dataclass(frozen=True, slots=True)
-class VectorSample:
+class VectorSample(NamedTuple):  # per sample too: a large mesh's answer holds tens of thousands
     """One element of an instant-vector answer: its labels and its value."""
 
     labels: dict[str, str]

@@ -5,6 +5,8 @@ edge into one EdgeStats (destination-reported rates plus source-reported rates o
 workload; anything else source-reported is ignored here so no request counts twice); (3) attach the
 percentiles of the edge; (4) keep the edges touching the selected namespaces (none selected = all);
 (5) node health is the worst health of its inbound edges, and rps_in/rps_out are sums over its edges.
+Mirrored copies (destination service `<host>-shadow`, reported by the destination only) are folded apart into
+the edge's `mirror` stats: never in its user numbers; an edge carrying only copies has rps 0 and a mirror.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import networkx as nx
 from observe.model.edge_stats import EdgeStats, Health, HealthThresholds, Percentile, fold_rates
 from observe.model.ids import UNKNOWN, GraphType, NodeKey
 from observe.model.nodes import destination_node, source_node
-from observe.model.quantiles import ENVOY_BUCKETS_MS
+from observe.model.quantiles import ENVOY_BUCKETS_MS, sorted_bucket_bounds
 from observe.model.samples import LatencyQuantile, Reporter, RequestRate
 from observe.model.trace_stats import EdgeTraceStats
 
@@ -64,11 +66,34 @@ def counts_for_edge(rate: RequestRate) -> bool:
 
 
 def group_rates(rates: Iterable[RequestRate], graph: GraphType) -> dict[EdgeKey, list[RequestRate]]:
-    grouped: dict[EdgeKey, list[RequestRate]] = defaultdict(list)
+    """The user requests of each edge (mirrored copies left out)."""
+    return split_rates(rates, graph)[0]
+
+
+def split_rates(
+    rates: Iterable[RequestRate], graph: GraphType
+) -> tuple[dict[EdgeKey, list[RequestRate]], dict[EdgeKey, list[RequestRate]]]:
+    """(user requests, mirrored copies) of each edge."""
+    # The parser interns EdgeLabels, so an edge's samples share one object: group by object first (an int
+    # key), then map each object's nodes once. Every grouped object stays referenced, so ids are not reused.
+    by_object: dict[int, list[RequestRate]] = {}
     for rate in rates:
         if counts_for_edge(rate):
-            grouped[source_node(rate.edge, graph), destination_node(rate.edge, graph)].append(rate)
-    return grouped
+            same = by_object.get(id(rate.edge))
+            if same is None:
+                by_object[id(rate.edge)] = [rate]
+            else:
+                same.append(rate)
+    user: dict[EdgeKey, list[RequestRate]] = {}
+    mirrored: dict[EdgeKey, list[RequestRate]] = {}
+    for same in by_object.values():
+        grouped = mirrored if same[0].edge.mirror else user  # per label object, not per sample
+        pair = source_node(same[0].edge, graph), destination_node(same[0].edge, graph)
+        if pair in grouped:  # several label sets fold into one edge of a coarser graph type
+            grouped[pair] = grouped[pair] + same
+        else:
+            grouped[pair] = same
+    return user, mirrored
 
 
 def quantile_edge(sample: LatencyQuantile, graph: GraphType) -> EdgeKey:
@@ -79,11 +104,18 @@ def quantile_edge(sample: LatencyQuantile, graph: GraphType) -> EdgeKey:
 def percentiles_by_edge(
     quantiles: Iterable[LatencyQuantile], graph: GraphType, bounds: tuple[float, ...]
 ) -> dict[EdgeKey, dict[float, Percentile]]:
-    by_edge: dict[EdgeKey, dict[float, Percentile]] = defaultdict(dict)
+    finite = tuple(sorted(bounds))
+    by_object: dict[int, tuple[LatencyQuantile, dict[float, Percentile]]] = {}  # as in group_rates
     for sample in quantiles:
-        if sample.value_ms == sample.value_ms:  # NaN: no requests on the edge in the window
-            key = quantile_edge(sample, graph)
-            by_edge[key][sample.quantile] = Percentile.estimate(sample.value_ms, bounds)
+        value = sample.value_ms
+        if value == value:  # NaN: no requests on the edge in the window
+            memo = by_object.get(id(sample.edge))
+            if memo is None:
+                memo = by_object[id(sample.edge)] = sample, {}
+            memo[1][sample.quantile] = Percentile(value, *sorted_bucket_bounds(value, finite))
+    by_edge: dict[EdgeKey, dict[float, Percentile]] = defaultdict(dict)
+    for sample, percentiles in by_object.values():
+        by_edge[quantile_edge(sample, graph)].update(percentiles)
     return by_edge
 
 
@@ -99,14 +131,27 @@ def build_topology(
     thresholds: HealthThresholds | None = None,
 ) -> Topology:
     percentiles = percentiles_by_edge(quantiles, graph_type, bounds or ENVOY_BUCKETS_MS)
-    graph = nx.DiGraph()
-    for (src, dst), edge_rates in group_rates(rates, graph_type).items():
+    user, mirrored = split_rates(rates, graph_type)
+    nodes: dict[str, dict[str, object]] = {}
+    edges = []
+    for src, dst in (user.keys() | mirrored.keys()) if mirrored else user:
         if namespaces and src.namespace not in namespaces and dst.namespace not in namespaces:
             continue
-        stats = replace(fold_rates(edge_rates), percentiles=percentiles.get((src, dst), {}))
         for key in (src, dst):
-            add_node(graph, key)
-        graph.add_edge(src.id, dst.id, stats=stats)
+            attrs = nodes.get(key.id) or nodes.setdefault(key.id, {"key": key, "workloads": set()})
+            if key.workload:
+                attrs["workloads"].add(key.workload)  # type: ignore[attr-defined]
+        stats = fold_rates(user.get((src, dst), ()), percentiles.get((src, dst)))
+        if mirrored and (src, dst) in mirrored:
+            copies = fold_rates(mirrored[src, dst])
+            if not stats.reporters:  # copies only: the edge's protocol and security are theirs
+                stats = replace(stats, protocol=copies.protocol, security=copies.security)
+            stats = replace(stats, mirror=copies, reporters=stats.reporters | copies.reporters)
+        edges.append((src.id, dst.id, {"stats": stats}))
+    # networkx's bulk adds: one call each instead of an add_node/add_edge (and its checks) per edge
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes.items())
+    graph.add_edges_from(edges)
     return Topology(graph_type, as_of, window_s, graph, thresholds=thresholds or HealthThresholds())
 
 

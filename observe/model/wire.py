@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 
 from observe.model.edge_stats import EdgeStats, Percentile
 from observe.model.merge import disagreements
+from observe.model.readiness import node_readiness
 from observe.model.topology import Topology, node_rates
 from observe.model.trace_stats import EdgeTraceStats
 
@@ -20,6 +21,11 @@ QUANTILE_FIELDS = {0.5: "p50", 0.95: "p95", 0.99: "p99"}
 class WireMissing(TypedDict):
     source: str
     error: str
+
+
+class WireReadiness(TypedDict):
+    problem: str
+    fix: str
 
 
 class WireNode(TypedDict):
@@ -34,6 +40,7 @@ class WireNode(TypedDict):
     health: str
     rps_in: float
     rps_out: float
+    readiness: list[WireReadiness]
 
 
 class WireTopology(TypedDict):
@@ -47,9 +54,7 @@ class WireTopology(TypedDict):
 
 
 def _round(value: float | None, digits: int) -> float | None:
-    if value is None or math.isnan(value) or math.isinf(value):
-        return None
-    return round(value, digits)
+    return round(value, digits) if value is not None and math.isfinite(value) else None
 
 
 def _percentile_fields(stats: EdgeStats) -> dict[str, Any]:
@@ -65,26 +70,30 @@ def _percentile_fields(stats: EdgeStats) -> dict[str, Any]:
 
 def edge_to_wire(topology: Topology, source: str, target: str) -> dict[str, Any]:
     stats = topology.edge_stats(source, target)
+    shares = stats.shares()
     edge: dict[str, Any] = {
         "source": source,
         "target": target,
         "protocol": stats.protocol,
         "rps": _round(stats.rps, 4),
-        "success_rate": _round(stats.success_rate, 5),
-        "error_rate_5xx": _round(stats.error_rate_5xx, 5),
-        "rate_4xx": _round(stats.rate_4xx, 5),
-        "no_response_rate": _round(stats.no_response_rate, 5),
+        "success_rate": _round(shares.success_rate, 5),
+        "error_rate_5xx": _round(shares.error_rate_5xx, 5),
+        "rate_4xx": _round(shares.rate_4xx, 5),
+        "no_response_rate": _round(shares.no_response_rate, 5),
     }
     edge.update(_percentile_fields(stats))
     edge["responses"] = {code: _round(v, 4) for code, v in sorted(stats.responses.items())}
     edge["flags"] = {flag: _round(v, 4) for flag, v in sorted(stats.flags.items())}
     edge["reporters"] = sorted(r.value for r in stats.reporters)
+    edge["security"] = stats.security
+    mirror = stats.mirror
+    edge["mirror"] = {"rps": _round(mirror.rps, 4), "success_rate": _round(mirror.success_rate, 5)} if mirror else None
     trace = topology.traces.get((source, target))
     in_metrics = bool(stats.reporters)
     edge["trace"] = _trace_to_wire(trace, topology.trace_window_s) if trace else None
     edge["seen_by"] = [name for name, seen in (("metrics", in_metrics), ("traces", trace is not None)) if seen]
     edge["disagreements"] = [{"kind": d.kind, "message": d.message} for d in disagreements(stats, trace)]
-    edge["health"] = stats.health(topology.thresholds).value if in_metrics else "unknown"
+    edge["health"] = topology.thresholds.classify(stats.rps, shares.success_rate).value if in_metrics else "unknown"
     if not in_metrics:  # never show a zero rate for an edge metrics did not see
         for name in ("rps", "success_rate", "error_rate_5xx", "rate_4xx", "no_response_rate"):
             edge[name] = None
@@ -121,6 +130,7 @@ def node_to_wire(topology: Topology, node_id: str) -> WireNode:
         health=topology.node_health(node_id).value,
         rps_in=round(rates["rps_in"], 4),
         rps_out=round(rates["rps_out"], 4),
+        readiness=[WireReadiness(problem=r.problem, fix=r.fix) for r in node_readiness(topology, node_id)],
     )
 
 

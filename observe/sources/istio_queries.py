@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from observe.model.durations import format_duration
 from observe.model.ids import UNKNOWN, GraphType, NodeKey, NodeKind
 from observe.model.samples import EdgeLabels, LatencyQuantile, Reporter, RequestRate, VectorSample, Workload
-from observe.sources.promql import Matcher, OneOf, by_clause, eq, quantiles_union, selector, sum_rate
+from observe.sources.promql import AnyMatcher, OneOf, Suffix, by_clause, eq, quantiles_union, selector, sum_rate
 
-Matchers = Sequence[Matcher | OneOf]
+Matchers = Sequence[AnyMatcher]
 
 REQUESTS = "istio_requests_total"
 DURATION_BUCKETS = "istio_request_duration_milliseconds_bucket"
@@ -49,7 +49,12 @@ EDGE_LABELS: dict[GraphType, tuple[str, ...]] = {
     GraphType.APP: _APP,
     GraphType.SERVICE: _SERVICE,
 }
-RESPONSE_LABELS = ("reporter", "response_code", "response_flags")
+# connection_security_policy (mutual_tls | none | unknown): one label with at most three values per edge.
+RESPONSE_LABELS = ("reporter", "response_code", "response_flags", "connection_security_policy")
+# Envoy appends this to the host of a mirrored request; Istio reports the copy at the destination only.
+SHADOW_SUFFIX = "-shadow"
+NOT_SHADOW = Suffix("destination_service", SHADOW_SUFFIX, exclude=True)
+SHADOW = Suffix("destination_service", SHADOW_SUFFIX)
 # Percentiles must come from the merged histogram of each edge, so they group by the labels that make node
 # identity and nothing else (a workload label would split an app edge into one histogram per workload).
 IDENTITY_LABELS: dict[GraphType, tuple[str, ...]] = {
@@ -104,9 +109,10 @@ def quantiles_query(
     graph: GraphType, window_s: float, matchers: Matchers = (), by: Sequence[str] | None = None,
     rules: bool = False,
 ) -> str:  # fmt: skip
-    """Percentiles of the merged histogram of each group (`by`, default: each edge of the graph)."""
+    """Percentiles of the merged histogram of each group (`by`, default: each edge of the graph), without
+    mirrored copies: their latency is not what users saw."""
     labels = ("le", *(IDENTITY_LABELS[graph] if by is None else by))
-    matchers = [eq("reporter", "destination"), *matchers]
+    matchers = [eq("reporter", "destination"), NOT_SHADOW, *matchers]
     return quantiles_union(QUANTILES, _rate(DURATION_BUCKETS, RULE_BUCKETS, matchers, labels, window_s, rules))
 
 
@@ -115,13 +121,13 @@ def _fqdn(key: NodeKey) -> str:
     return key.service if "." in key.service else f"{key.service}.{key.namespace}.svc.cluster.local"
 
 
-def node_matchers(key: NodeKey, side: str) -> list[Matcher | OneOf]:
+def node_matchers(key: NodeKey, side: str) -> list[AnyMatcher]:
     """Label matchers selecting the requests whose `side` ('source' or 'destination') is this node."""
     if key.kind is NodeKind.UNKNOWN:
         return [eq(f"{side}_workload", UNKNOWN)]
     if key.kind is NodeKind.SERVICE and side == "destination":
         return [eq("destination_service", _fqdn(key))]
-    out: list[Matcher | OneOf] = [eq(f"{side}_workload_namespace", key.namespace)]
+    out: list[AnyMatcher] = [eq(f"{side}_workload_namespace", key.namespace)]
     if key.kind is NodeKind.WORKLOAD:
         return [*out, eq(f"{side}_workload", key.workload)]
     out.append(eq(f"{side}_canonical_service", key.app or key.service))
@@ -141,11 +147,11 @@ _SIDE_LABELS = {
              f"{prefix}_canonical_revision")
     for prefix in ("source", "destination")
 }  # fmt: skip
-
-
-def _side(labels: dict[str, str], prefix: str) -> Workload:
-    ns, workload, app, version = _SIDE_LABELS[prefix]
-    return _workload(labels.get(ns, ""), labels.get(workload, ""), labels.get(app, ""), labels.get(version, ""))
+# Every label edge_labels reads, in one tuple: `map(labels.get, …)` reads them all at C speed.
+_EDGE_KEYS = (
+    *_SIDE_LABELS["source"], *_SIDE_LABELS["destination"], "destination_service", "request_protocol",
+    "connection_security_policy",
+)  # fmt: skip
 
 
 @functools.lru_cache(maxsize=131_072)
@@ -154,30 +160,37 @@ def _workload(namespace: str, workload: str, app: str, version: str) -> Workload
     return Workload(namespace, workload, app, version)
 
 
-def edge_labels(labels: dict[str, str]) -> EdgeLabels:
+@functools.lru_cache(maxsize=131_072)
+def _edge(values: tuple[str | None, ...]) -> EdgeLabels:
+    """Interned per label values (None: label absent): a mesh has few edges and many samples per edge, so
+    parsing a sample is one cache hit, and the model can memoise per edge object."""
+    s = [v or "" for v in values]
+    service, mirror = s[8], s[8].endswith(SHADOW_SUFFIX)
     return EdgeLabels(
-        source=_side(labels, "source"),
-        destination=_side(labels, "destination"),
-        destination_service=labels.get("destination_service", ""),
-        protocol=labels.get("request_protocol", "http"),
-    )
+        source=_workload(*s[0:4]), destination=_workload(*s[4:8]),
+        destination_service=service[: -len(SHADOW_SUFFIX)] if mirror else service, protocol=s[9] or "http",
+        security=s[10], mirror=mirror,
+    )  # fmt: skip
+
+
+def edge_labels(labels: dict[str, str]) -> EdgeLabels:
+    return _edge(tuple(map(labels.get, _EDGE_KEYS)))
+
+
+_REPORTERS = {"source": Reporter.SOURCE}
 
 
 def parse_rates(samples: list[VectorSample]) -> list[RequestRate]:
-    rates = []
-    for sample in samples:
-        labels = sample.labels
-        reporter = Reporter.SOURCE if labels.get("reporter") == "source" else Reporter.DESTINATION
-        rates.append(
-            RequestRate(
-                edge=edge_labels(labels),
-                reporter=reporter,
-                response_code=labels.get("response_code", "0"),
-                response_flags=labels.get("response_flags", "-"),
-                rps=sample.value,
-            )
+    return [
+        RequestRate(
+            edge_labels(labels := sample.labels),
+            _REPORTERS.get(labels.get("reporter", ""), Reporter.DESTINATION),
+            labels.get("response_code", "0"),
+            labels.get("response_flags", "-"),
+            sample.value,
         )
-    return rates
+        for sample in samples
+    ]
 
 
 def parse_quantiles(samples: list[VectorSample]) -> list[LatencyQuantile]:

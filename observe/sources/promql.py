@@ -70,11 +70,26 @@ class OneOf:
         return f"{label_name(self.name)}=~{quote(pattern)}"
 
 
+@dataclass(frozen=True, slots=True)
+class Suffix:
+    """`name=~".*suffix"` (or `!~` with `exclude`) built from a literal suffix."""
+
+    name: str
+    suffix: str
+    exclude: bool = False
+
+    def render(self) -> str:
+        return f"{label_name(self.name)}{'!~' if self.exclude else '=~'}{quote('.*' + regex_literal(self.suffix))}"
+
+
+AnyMatcher = Matcher | OneOf | Suffix
+
+
 def eq(name: str, value: str) -> Matcher:
     return Matcher(name, "=", value)
 
 
-def selector(metric: str, matchers: Iterable[Matcher | OneOf]) -> str:
+def selector(metric: str, matchers: Iterable[AnyMatcher]) -> str:
     if not _METRIC_NAME.match(metric):
         raise ValueError(f"invalid metric name {metric!r}")
     return metric + "{" + ",".join(m.render() for m in matchers) + "}"
@@ -84,7 +99,7 @@ def by_clause(labels: Sequence[str]) -> str:
     return "by (" + ", ".join(label_name(name) for name in labels) + ")"
 
 
-def sum_rate(metric: str, matchers: Iterable[Matcher | OneOf], by: Sequence[str], window_s: float) -> str:
+def sum_rate(metric: str, matchers: Iterable[AnyMatcher], by: Sequence[str], window_s: float) -> str:
     return f"sum {by_clause(by)} (rate({selector(metric, matchers)}[{format_duration(window_s)}]))"
 
 

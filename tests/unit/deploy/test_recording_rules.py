@@ -32,7 +32,8 @@ BUCKETS = "observe:istio_request_duration_milliseconds_bucket:rate1m"
 QUANTILE = f"histogram_quantile({{q}}, sum by (le, {IDENTITY}) ({BUCKETS}))"
 EXPECTED = {
     "observe:istio_requests:rate1m": (
-        f"sum by (reporter, {EDGE}, response_code, response_flags) (rate(istio_requests_total[1m]))"
+        f"sum by (reporter, {EDGE}, response_code, response_flags, connection_security_policy) "
+        "(rate(istio_requests_total[1m]))"
     ),
     BUCKETS: (
         f"sum by (le, reporter, {EDGE}) "
@@ -88,7 +89,8 @@ def test_rule_names_and_labels_are_the_ones_observe_reads() -> None:
     # Every graph type observe can draw from the rules must find its labels in them.
     needed = {label for labels in EDGE_LABELS.values() for label in labels} | set(RESPONSE_LABELS)
     assert needed <= by_labels(rules[RULE_REQUESTS])
-    assert needed - {"response_code", "response_flags"} <= by_labels(rules[RULE_BUCKETS])
+    response_only = {"response_code", "response_flags", "connection_security_policy"}
+    assert needed - response_only <= by_labels(rules[RULE_BUCKETS])
     quantile = rules["observe:istio_request_duration_milliseconds:p99:rate1m"]
     assert by_labels(quantile) == {"le", *IDENTITY_LABELS[GraphType.VERSIONED_APP]}
 
