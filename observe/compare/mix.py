@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scipy.stats import chi2_contingency
-
 MIX_P = 0.001
 MIX_DISTANCE = 0.1
 FANOUT_CHANGE = 1.5  # calls per request up or down by this factor
@@ -52,6 +50,8 @@ def mix_check(baseline: Mapping[str, int], canary: Mapping[str, int]) -> MixChec
     if len(callers) < 2 or not sb or not sc:
         return MixCheck(True, distance if sb and sc else 0.0, None, sb, sc)
     table = [[baseline.get(k, 0) for k in callers], [canary.get(k, 0) for k in callers]]
+    from scipy.stats import chi2_contingency  # lazily: scipy.stats costs ~70 MB and 1 s to import
+
     p_value = float(chi2_contingency(table).pvalue)
     return MixCheck(not (p_value < MIX_P and distance >= MIX_DISTANCE), distance, p_value, sb, sc)
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-from scipy.stats import binom, norm
+from statistics import NormalDist
 
 # Below this many errors in both versions together, the exact conditional test replaces the z test.
 EXACT_BELOW_ERRORS = 50
 
+
+_NORMAL = NormalDist()  # the standard normal (stdlib: scipy.stats is imported only where it is needed)
 
 @dataclass(frozen=True, slots=True)
 class Interval:
@@ -32,7 +33,7 @@ class Interval:
 
 
 def z_for(alpha_one_sided: float) -> float:
-    return float(norm.isf(alpha_one_sided))
+    return -_NORMAL.inv_cdf(alpha_one_sided)
 
 
 def wilson(errors: int, n: int, z: float) -> Interval:
@@ -62,6 +63,8 @@ def exact_conditional_p(errors_c: int, n_c: int, errors_b: int, n_b: int) -> flo
     if total == 0:
         return 1.0
     share = n_c / (n_c + n_b)
+    from scipy.stats import binom  # lazily: scipy.stats costs ~70 MB and 1 s to import
+
     return float(binom.sf(errors_c, total, share) + 0.5 * binom.pmf(errors_c, total, share))
 
 
@@ -71,7 +74,7 @@ def pooled_z_p(errors_c: int, n_c: int, errors_b: int, n_b: int) -> float:
     se = math.sqrt(pooled * (1 - pooled) * (1 / n_c + 1 / n_b))
     if se == 0:
         return 1.0
-    return float(norm.sf((errors_c / n_c - errors_b / n_b) / se))
+    return _NORMAL.cdf(-(errors_c / n_c - errors_b / n_b) / se)
 
 
 def worse_p(errors_c: int, n_c: int, errors_b: int, n_b: int) -> tuple[float, str]:

@@ -20,12 +20,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy.stats import norm, rankdata
 
 _EPS = float(np.finfo(float).eps)
 
+
+_NORMAL = NormalDist()
 
 def zeroin(f: Callable[[float], float], a: float, b: float, fa: float, fb: float, tol: float = 1e-4,
            maxit: int = 1000) -> float:  # fmt: skip
@@ -78,6 +80,8 @@ def _interpolate(a: float, b: float, c: float, fa: float, fb: float, fc: float, 
 def wilcoxon_diff(x: np.ndarray, y: np.ndarray, mu: float, zq: float) -> float:
     """R's `wdiff`: standardised rank sum of x − mu against y, continuity-corrected, minus zq."""
     nx, ny = len(x), len(y)
+    from scipy.stats import rankdata  # lazily: scipy.stats costs ~70 MB and 1 s to import
+
     ranks = rankdata(np.concatenate([x - mu, y]))
     dz = float(ranks[:nx].sum()) - nx * (nx + 1) / 2 - nx * ny / 2
     _, ties = np.unique(ranks, return_counts=True)
@@ -116,7 +120,7 @@ def hodges_lehmann(
             return mu_max
         return zeroin(f, mu_min, mu_max, f_lo, f_hi)
 
-    z = float(norm.isf((1 - confidence) / 2))
+    z = -_NORMAL.inv_cdf((1 - confidence) / 2)
 
     def f0(mu: float) -> float:
         return wilcoxon_diff(x, y, mu, 0.0)
@@ -153,7 +157,7 @@ def bucket_rank_test(canary: Sequence[float], baseline: Sequence[float], z_ci: f
     z = (cles * n_c * n_b - n_c * n_b / 2) / sigma if sigma > 0 else 0.0
     var = _weighted_var(place_c, c) / n_c + _weighted_var(place_b, b) / n_b
     half = z_ci * math.sqrt(var)
-    return RankTest(cles, max(0.0, cles - half), min(1.0, cles + half), z, float(norm.sf(z)))
+    return RankTest(cles, max(0.0, cles - half), min(1.0, cles + half), z, _NORMAL.cdf(-z))
 
 
 def _weighted_var(values: np.ndarray, weights: np.ndarray) -> float:

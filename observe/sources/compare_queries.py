@@ -8,6 +8,9 @@ extrapolates), so every statistic sees n. Per comparison, five instant queries a
   buckets:    the duration histogram by version and le
   outbound:   the service's own calls, by its version and the called service (reporter="source")
   present:    which versions have series in the last hour, so a typo (404) differs from an idle canary
+Inbound and buckets leave mirrored copies out (destination_service `<fqdn>-shadow`, Envoy's host of a copy):
+they are not user traffic. Two more queries read those copies alone (shadow inbound, shadow buckets), so a
+canary that only receives a mirror can be judged on its responses to the copies.
 Every value comes from the caller and goes through promql.eq (escaped), never pasted raw.
 """
 
@@ -15,12 +18,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from observe.compare.mix import Outbound
 from observe.model.durations import format_duration
 from observe.model.samples import VectorSample
-from observe.sources.promql import Matcher, by_clause, eq, selector
+from observe.sources.istio_queries import NOT_SHADOW, SHADOW
+from observe.sources.promql import AnyMatcher, Matcher, by_clause, eq, selector
 
 REQUESTS = "istio_requests_total"
 BUCKETS = "istio_request_duration_milliseconds_bucket"
@@ -28,19 +33,21 @@ VERSION = "destination_canonical_revision"
 PRESENCE_LOOKBACK_S = 3600.0
 
 
-def _increase(metric: str, matchers: list[Matcher], by: tuple[str, ...], window_s: float) -> str:
+def _increase(metric: str, matchers: Sequence[AnyMatcher], by: tuple[str, ...], window_s: float) -> str:
     sel = selector(metric, matchers)
     return f"sum {by_clause(by)} (increase({sel}[{format_duration(window_s)}]))"
 
 
-def _inbound_matchers(namespace: str, service: str) -> list[Matcher]:
+def _inbound_matchers(namespace: str, service: str) -> list[AnyMatcher]:
     return [eq("reporter", "destination"), eq("destination_workload_namespace", namespace),
             eq("destination_canonical_service", service)]  # fmt: skip
 
 
-def inbound_query(namespace: str, service: str, window_s: float) -> str:
+def inbound_query(namespace: str, service: str, window_s: float, shadow: bool = False) -> str:
+    """User requests by version, caller, code and flags; with `shadow` the mirrored copies instead."""
     by = (VERSION, "source_workload", "response_code", "response_flags")
-    return _increase(REQUESTS, _inbound_matchers(namespace, service), by, window_s)
+    matchers = [*_inbound_matchers(namespace, service), SHADOW if shadow else NOT_SHADOW]
+    return _increase(REQUESTS, matchers, by, window_s)
 
 
 def rejections_query(namespace: str, service: str, window_s: float) -> str:
@@ -49,8 +56,9 @@ def rejections_query(namespace: str, service: str, window_s: float) -> str:
     return _increase(REQUESTS, matchers, (VERSION, "response_flags"), window_s)
 
 
-def buckets_query(namespace: str, service: str, window_s: float) -> str:
-    return _increase(BUCKETS, _inbound_matchers(namespace, service), (VERSION, "le"), window_s)
+def buckets_query(namespace: str, service: str, window_s: float, shadow: bool = False) -> str:
+    matchers = [*_inbound_matchers(namespace, service), SHADOW if shadow else NOT_SHADOW]
+    return _increase(BUCKETS, matchers, (VERSION, "le"), window_s)
 
 
 def outbound_query(namespace: str, service: str, window_s: float) -> str:
