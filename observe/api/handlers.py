@@ -14,7 +14,7 @@ from observe.services.series import SeriesRequest
 async def topology(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     query = params.topology_request(request.query, default_window_s=settings.window_s, now=request.app[keys.CLOCK]())
-    return web.json_response(await request.app[keys.TOPOLOGY].wire(query))
+    return web.Response(body=await request.app[keys.TOPOLOGY].wire_json(query), content_type="application/json")
 
 
 def _series_request(request: web.Request, subject: set[str]) -> SeriesRequest:

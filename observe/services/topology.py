@@ -1,13 +1,16 @@
 """Topology use case: a (graph, namespaces, window, at) request → the wire topology, from shared snapshots.
 
 The snapshot (raw samples) is shared per query set; the graph for a graph type and namespace selection is
-built from it off the event loop, and the wire answer is memoised per snapshot so repeated viewers of the same
-view cost neither queries nor CPU.
+built from it off the event loop, and the answer — wire dict and its JSON bytes — is memoised per (view,
+snapshot, trace epoch): viewers of the same view share one build and one serialisation, and viewers arriving
+while it runs wait for it rather than starting their own (single flight). Trace statistics change with every
+span batch, so they enter the key as an epoch that moves at most once per `trace_refresh_s`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
@@ -23,6 +26,7 @@ from observe.services.traces import TraceService
 from observe.sources.istio_queries import quantiles_query, rates_query
 
 TraceView = tuple[dict[EdgeKey, EdgeTraceStats], float]  # per-edge trace statistics, seconds they cover
+Answer = tuple[WireTopology, bytes]  # the wire answer and its JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +44,9 @@ class TopologyService:
     bounds: tuple[float, ...] | None = None
     traces: TraceService | None = None
     rules: RulesProbe | None = None
-    _memo: OrderedDict[tuple[TopologyRequest, int, int], WireTopology] = field(default_factory=OrderedDict)
+    trace_refresh_s: float = 2.0
+    max_answers: int = 64
+    _memo: OrderedDict[tuple[TopologyRequest, int, int], asyncio.Future[Answer]] = field(default_factory=OrderedDict)
 
     @staticmethod
     def view_key(graph: GraphType, window_s: float, rules: bool = False) -> ViewKey:
@@ -84,14 +90,24 @@ class TopologyService:
         return await asyncio.to_thread(self.build, request, snap, self.trace_stats(request, snap))
 
     async def wire(self, request: TopologyRequest) -> WireTopology:
+        return (await self.answer(request))[0]
+
+    async def wire_json(self, request: TopologyRequest) -> bytes:
+        return (await self.answer(request))[1]
+
+    async def answer(self, request: TopologyRequest) -> Answer:
         snap = await self.snapshot(request)
-        memo_key = (request, snap.serial, self.traces.generation if self.traces else 0)
-        if memo_key not in self._memo:
+        memo_key = (request, snap.serial, self.traces.epoch(self.trace_refresh_s) if self.traces else 0)
+        task = self._memo.get(memo_key)
+        if task is None or (task.done() and task.exception() is not None):  # a failed build is retried
             stats = self.trace_stats(request, snap)
-            self._memo[memo_key] = await asyncio.to_thread(
-                lambda: topology_to_wire(self.build(request, snap, stats))
-            )
-            while len(self._memo) > 64:
+            # a task, not the request's own coroutine: a viewer who disconnects does not cancel the others' answer
+            task = self._memo[memo_key] = asyncio.ensure_future(asyncio.to_thread(self._render, request, snap, stats))
+            while len(self._memo) > self.max_answers:
                 self._memo.popitem(last=False)
         self._memo.move_to_end(memo_key)
-        return self._memo[memo_key]
+        return await asyncio.shield(task)
+
+    def _render(self, request: TopologyRequest, snap: Snapshot, stats: TraceView | None) -> Answer:
+        wire = topology_to_wire(self.build(request, snap, stats))
+        return wire, json.dumps(wire, separators=(",", ":")).encode()

@@ -65,6 +65,7 @@ class TraceService:
         self.source_errors: dict[str, str] = {}  # trace source → why its last call failed
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._polled_until: float | None = None
+        self._epoch: tuple[int, int] = (-1, 0)  # (tick, generation at its start)
 
     def ingest(self, spans: Sequence[SpanRecord], origin: str) -> None:
         now = self.clock()
@@ -140,6 +141,14 @@ class TraceService:
         while True:
             await self.poll(source, polling)
             await asyncio.sleep(polling.poll_s)
+
+    def epoch(self, every_s: float) -> int:
+        """The generation as it was at the start of the current `every_s` tick. Spans arrive many times a second;
+        answers keyed by this are rebuilt at most once a tick, not on every span batch."""
+        tick = int(self.clock() // every_s)
+        if self._epoch[0] != tick:
+            self._epoch = (tick, self.generation)
+        return self._epoch[1]
 
     def edge_stats(self, graph: GraphType, start_s: float, end_s: float) -> dict[EdgeKey, EdgeTraceStats]:
         return self.stats.stats_for(start_s, end_s, graph)

@@ -5,6 +5,7 @@ import pytest
 from observe.model.ids import GraphType
 from observe.services.refresh import RefreshPolicy, SnapshotCache
 from observe.services.topology import TopologyRequest, TopologyService
+from observe.services.traces import TraceService
 from tests.fakes.metrics import FakeMetricsSource
 from tests.unit.bookinfo_samples import bookinfo_rates
 
@@ -32,6 +33,24 @@ async def test_concurrent_viewers_share_one_query_set() -> None:
     answers = await asyncio.gather(*(svc.wire(live(ns=namespace_sets[i % 3])) for i in range(50)))
     assert source.count("rates") == 1 and source.count("quantiles") == 1
     assert len(answers[0]["edges"]) == 7 and answers[2]["edges"] == []
+
+
+async def test_viewers_share_one_build_and_one_serialisation(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = FakeMetricsSource(rates=bookinfo_rates())
+    clock = Clock()
+    traces = TraceService(clock=clock)
+    svc = TopologyService(SnapshotCache(source, RefreshPolicy(), clock=clock), traces=traces)  # type: ignore[arg-type]
+    renders: list[TopologyRequest] = []
+    render = svc._render
+    monkeypatch.setattr(svc, "_render", lambda request, *rest: renders.append(request) or render(request, *rest))
+    bodies = await asyncio.gather(*(svc.wire_json(live()) for _ in range(50)))
+    assert len(renders) == 1 and len(set(bodies)) == 1 and b'"edges":[' in bodies[0]
+    traces.generation += 1  # spans arrived: within the same tick the answer is reused…
+    await svc.wire_json(live())
+    assert len(renders) == 1
+    clock.now += svc.trace_refresh_s  # …and rebuilt once the next tick starts
+    await svc.wire_json(live())
+    assert len(renders) == 2
 
 
 async def test_each_graph_type_and_window_is_its_own_view() -> None:
