@@ -6,9 +6,10 @@ Grammar (Kiali's Find/Hide operands, with the usual precedence and parentheses):
     factor := ("not" | "!") factor | "(" expr ")" | FIELD OP VALUE
 Numbers: rps (requests/s), success and errors (%; `99` or `99%`), p50/p95/p99/trace_p99 (ms; `200`, `200ms`,
 `0.2s`). Text, matched against the edge's source or target node (case-insensitive): app, version, namespace (ns),
-workload, node (id); of the edge itself: source, target, protocol, health. Sets: flags (`UO`, `UH`…), code
-(`503`). `!=` on a node field means neither end matches. An edge is shown when it matches; a node when one of
-its edges is shown. A missing number (no requests) matches no comparison.
+workload, node (id), ready (`false`: the node has mesh-readiness problems); of the edge itself: source, target,
+protocol, health, security (mtls: `mutual_tls`, `none`, `mixed`, `unknown`). mirror: mirrored requests/s. Sets:
+flags (`UO`, `UH`…), code (`503`). `!=` on a node field means neither end matches. An edge is shown when it
+matches; a node when one of its edges is shown. A missing number (no requests) matches no comparison.
 
 Pure; `parse_filter` raises FilterError with a message and a column for the page to show inline.
 """
@@ -66,6 +67,11 @@ def _trace_p99(edge: Mapping[str, Any]) -> float | None:
     return trace.get("p99_ms") if isinstance(trace, Mapping) else None
 
 
+def _mirror_rps(edge: Mapping[str, Any]) -> float | None:
+    mirror = edge.get("mirror")
+    return mirror.get("rps") if isinstance(mirror, Mapping) else None
+
+
 # name -> (getter, unit): getters return None when there is no number (no requests in the window).
 _NUMBERS: dict[str, tuple[Callable[[Mapping[str, Any]], float | None], str]] = {
     "rps": (lambda e: e.get("rps"), "rps"),
@@ -75,11 +81,13 @@ _NUMBERS: dict[str, tuple[Callable[[Mapping[str, Any]], float | None], str]] = {
     "p95": (lambda e: e.get("p95_ms"), "ms"),
     "p99": (lambda e: e.get("p99_ms"), "ms"),
     "trace_p99": (_trace_p99, "ms"),
+    "mirror": (_mirror_rps, "rps"),
 }
 _NODE_TEXT = {"app": "app", "version": "version", "namespace": "namespace", "ns": "namespace",
-              "workload": "workload", "node": "id", "id": "id"}  # fmt: skip
+              "workload": "workload", "node": "id", "id": "id", "ready": "readiness"}  # fmt: skip
 _EDGE_TEXT = {"source": "source", "target": "target", "dest": "target", "destination": "target",
-              "protocol": "protocol", "health": "health", "status": "health"}  # fmt: skip
+              "protocol": "protocol", "health": "health", "status": "health", "security": "security",
+              "mtls": "security"}  # fmt: skip
 _SETS = {"flags": "flags", "flag": "flags", "code": "responses", "codes": "responses"}
 _NUMBER_OPS: dict[str, Callable[[float, float], bool]] = {
     "=": lambda a, b: abs(a - b) < 1e-9, "!=": lambda a, b: abs(a - b) >= 1e-9,
@@ -146,10 +154,14 @@ def _number_predicate(name: str, op: str, raw: str, column: int) -> Predicate:
 def _edge_text(ctx: EdgeContext, key: str) -> list[str]:
     if key == "health":
         return [ctx.health.value]
+    if key == "security":  # null: the API could not tell (no connection_security_policy label)
+        return [str(ctx.edge.get(key) or "unknown")]
     return [str(ctx.edge.get(key) or "")]
 
 
 def _node_text(ctx: EdgeContext, key: str) -> list[str]:
+    if key == "readiness":  # a node is ready when the API lists no readiness problem for it
+        return ["false" if node.get("readiness") else "true" for node in (ctx.source, ctx.target)]
     values = [str(node.get(key) or "") for node in (ctx.source, ctx.target)]
     if key == "workload":  # a node of several workloads has them in `workloads`
         values += [str(w) for node in (ctx.source, ctx.target) for w in node.get("workloads") or ()]

@@ -1,9 +1,11 @@
-"""The compare page's HTML parts: controls, the verdict chip, the stable | canary columns, the downstream calls
-and the weight form (rendered only for a caller who may write; pattern-matching ids, like the edit form)."""
+"""The compare page's HTML parts: controls, the strategy line, the verdict chip, the stable | canary columns, the
+downstream calls, the weight form and the other strategies' forms (blue-green, mirror, request match; rendered
+only for a caller who may write; pattern-matching ids, like the edit form; each field has an error slot beside
+it, filled with the API's message when a refusal names that field)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from dash import dcc, html
 
@@ -18,6 +20,12 @@ CHARTS = ("cmp-rps", "cmp-success", "cmp-diff", "cmp-latency")
 WEIGHT = "wt-weight"  # {"type": WEIGHT, "id": "canary"}: the canary's weight, %
 WEIGHT_REASON = "wt-reason"
 WEIGHT_ACTION = "wt-action"  # {"type": WEIGHT_ACTION, "action": "preview" | "apply" | "take-over" | "roll-back"}
+STRATEGY_FIELD = "st-field"  # {"type": STRATEGY_FIELD, "name": "<strategy>.<request field>"}, e.g. "mirror.version"
+STRATEGY_ERROR = "st-error"  # {"type": STRATEGY_ERROR, "name": <the same name>}: the API's message for that field
+STRATEGY_ACTION = "st-action"  # {"type": STRATEGY_ACTION, "strategy": "blue-green" | "mirror" | "match",
+#                                 "action": "preview" | "apply"}
+MATCH_KINDS = ("header", "cookie")
+MATCH_OPS = ("exact", "prefix", "regex")
 _GRAPH_CONFIG: Any = {"displayModeBar": False, "responsive": True}
 
 
@@ -96,3 +104,59 @@ def weight_form(baseline: str, canary: str, canary_weight: int) -> list[Any]:
         html.Div([html.Button(text, id={"type": WEIGHT_ACTION, "action": action}, className=css)
                   for action, text, css in buttons], className="cb-buttons"),
     ]  # fmt: skip
+
+
+def _options(values: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
+    return [{"label": v, "value": v} for v in values]
+
+
+def _field(label: str, name: str, control: Any) -> html.Label:
+    error = html.Span(id={"type": STRATEGY_ERROR, "name": name}, className="st-error", role="alert")
+    return html.Label([html.Span(label), control, error], className="cb-field st-field")
+
+
+def _choice(label: str, name: str, values: tuple[str, ...] | list[str], value: str) -> html.Label:
+    dropdown = dcc.Dropdown(id={"type": STRATEGY_FIELD, "name": name}, options=_options(values), value=value,
+                            clearable=False)  # fmt: skip
+    return _field(label, name, dropdown)
+
+
+def _text(label: str, name: str, placeholder: str, value: Any = None,
+          kind: Literal["text", "number"] = "text") -> html.Label:
+    extra: dict[str, Any] = {"min": 0, "max": 100, "step": 1} if kind == "number" else {"maxLength": 500}
+    box = dcc.Input(id={"type": STRATEGY_FIELD, "name": name}, type=kind, value=value, placeholder=placeholder,
+                    **extra)  # fmt: skip
+    return _field(label, name, box)
+
+
+def _buttons(strategy: str, apply_text: str) -> html.Div:
+    return html.Div([html.Button("Preview (dry run)", id={"type": STRATEGY_ACTION, "strategy": strategy,
+                                                          "action": "preview"}, className="btn"),
+                     html.Button(apply_text, id={"type": STRATEGY_ACTION, "strategy": strategy, "action": "apply"},
+                                 className="btn primary")], className="cb-buttons")  # fmt: skip
+
+
+def strategy_forms(baseline: str, canary: str, versions: list[str]) -> list[Any]:
+    """Blue-green, mirror and request-match forms; the reason field is the weight form's (one per page)."""
+    versions = versions or [baseline, canary]
+    return [html.Div([
+        html.Fieldset([html.Legend("Blue-green: all traffic to one version (the other is kept for switch-back)"),
+                       _choice("Switch to", "blue-green.version", versions, canary),
+                       _buttons("blue-green", "Switch")], className="st-form", id="st-blue-green"),
+        html.Fieldset([html.Legend("Mirror: copy a share of live requests to a version (its responses dropped)"),
+                       _choice("Mirror to", "mirror.version", versions, canary),
+                       _text("Percent (0 turns mirroring off)", "mirror.mirror_percent", "10", 10, "number"),
+                       _buttons("mirror", "Apply mirror")], className="st-form", id="st-mirror"),
+        html.Fieldset([html.Legend("Request match: matching requests to one version, the rest by the weights"),
+                       _choice("Match on", "match.kind", MATCH_KINDS, "header"),
+                       _text("Name", "match.name", "end-user"),
+                       _choice("Operator", "match.op", MATCH_OPS, "exact"),
+                       _text("Value", "match.value", "jason"),
+                       _choice("Route to", "match.version", versions, canary),
+                       _buttons("match", "Apply match")], className="st-form", id="st-match"),
+    ], className="st-forms")]  # fmt: skip
+
+
+def strategy(lines: list[str]) -> list[Any]:
+    """The release strategy and the mirror mode, above the verdict (text, so a screen reader says it too)."""
+    return [html.Div([html.P(line) for line in lines], className="cmp-strategy", id="cmp-strategy")] if lines else []

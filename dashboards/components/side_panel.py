@@ -61,6 +61,10 @@ def _flags(flags: Mapping[str, Any]) -> list[Any]:
     return chips
 
 
+_SECURITY_TEXT = {"mutual_tls": "mTLS (mutual TLS)", "none": "plaintext (no mTLS)",
+                  "mixed": "mixed (some requests without mTLS)"}  # fmt: skip
+
+
 def edge_summary(edge: Mapping[str, Any], health: Health, p99: P99Comparison) -> html.Div:
     """Now-numbers of the edge (current window): status, rates, P99 from the histogram beside the traces'."""
     rows: list[tuple[str, Any]] = [
@@ -72,8 +76,13 @@ def edge_summary(edge: Mapping[str, Any], health: Health, p99: P99Comparison) ->
         ("P99 traces", p99.trace_text),
         ("Response codes", _codes(edge.get("responses") or {}) or "–"),
         ("Flags", _flags(edge.get("flags") or {}) or "none"),
+        ("Security", _SECURITY_TEXT.get(str(edge.get("security")), "unknown (no connection security label)")),
         ("Seen by", ", ".join(edge.get("seen_by") or []) or "–"),
     ]
+    mirror = edge.get("mirror")
+    if isinstance(mirror, Mapping):  # copies, responses dropped: apart from the user traffic above
+        rows.insert(2, ("Mirrored", f"{fmt.mirror(mirror)}, success {fmt.percent(mirror.get('success_rate'))} "
+                                    "(copies; responses dropped, not in RPS)"))  # fmt: skip
     notes = [str(d.get("message", "")) for d in edge.get("disagreements") or [] if isinstance(d, Mapping)]
     if notes:  # metrics and traces tell different stories: say so, it is what this tool is for
         rows.append(("Disagreements", html.Ul([html.Li(f"▲ {n}") for n in notes], className="notes")))
@@ -88,6 +97,12 @@ def node_summary(node: Mapping[str, Any], health: Health) -> html.Div:
         ("Workloads", ", ".join(str(w) for w in workloads) or "–"),
         ("RPS in / out", f"{fmt.rps(node.get('rps_in'))} / {fmt.rps(node.get('rps_out'))}"),
     ]
+    problems = [p for p in node.get("readiness") or [] if isinstance(p, Mapping)]
+    if problems:
+        items = [html.Li([f"⚠ {p.get('problem', '')}", html.Br(), f"fix: {p.get('fix', '')}"]) for p in problems]
+        rows.append(("Mesh readiness", html.Ul(items, className="notes readiness")))
+    elif "readiness" in node:  # an older API does not say: then neither do we
+        rows.append(("Mesh readiness", "✓ no problems found"))
     return html.Div(_pairs(rows))
 
 

@@ -98,6 +98,24 @@ def _weight(traffic: Mapping[str, Any] | None) -> str:
     return f"{configured} / {fmt.DASH if share is None else f'{float(share) * 100:.1f}%'}"
 
 
+STRATEGY_NAMES = {"weights": "by weights", "match": "by request content (header / cookie / URI)",
+                  "mirror": "mirroring", "blue-green": "blue-green", "none": "none (no routing rule)"}  # fmt: skip
+MIRROR_MODE = ("Mirror mode: the canary gets only mirrored copies of live requests (its responses are dropped); "
+               "it is judged by its own inbound metrics, and its copies are not counted as user traffic.")  # fmt: skip
+
+
+def strategy_lines(answer: Mapping[str, Any]) -> list[str]:
+    """What the release strategy is (kind and the API's detail) and whether the canary only sees mirrored copies."""
+    strategy = answer.get("strategy")
+    lines = []
+    if isinstance(strategy, Mapping) and strategy.get("kind"):
+        kind, detail = str(strategy["kind"]), str(strategy.get("detail") or "")
+        lines.append(f"Strategy: {STRATEGY_NAMES.get(kind, kind)}" + (f" — {detail}" if detail else ""))
+    if answer.get("mode") == "mirror":
+        lines.append(MIRROR_MODE)
+    return lines
+
+
 def column_rows(answer: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """(metric, stable, canary) rows of the two columns; intervals are 95 % (rates) or buckets (latency)."""
     baseline, canary = str(answer.get("baseline", "")), str(answer.get("canary", ""))
@@ -110,7 +128,8 @@ def column_rows(answer: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     tb, tc = traffic.get(baseline) or {}, traffic.get(canary) or {}
     rows = [
         ("Version", baseline, canary),
-        ("RPS", fmt.rps(tb.get("rps")), fmt.rps(tc.get("rps"))),
+        ("RPS", fmt.rps(tb.get("rps")),
+         fmt.rps(tc.get("rps")) + (" (mirrored copies)" if answer.get("mode") == "mirror" else "")),
         ("Weight / observed share", _weight(tb), _weight(tc)),
         ("Success [95% CI]", _success(errors.get("baseline")), _success(errors.get("canary"))),
     ]

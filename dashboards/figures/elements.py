@@ -3,6 +3,12 @@
 Style is by class (health, node kind) and by a few data fields (width, label), never per element: per-element
 styles are what makes Cytoscape slow on large graphs. Elements carry only what the graph draws and what a click
 needs back (ids), so the payload stays small. Labels are drawn on a canvas: text, never HTML.
+
+Mesh security and release strategies are text too: a plaintext edge's label ends in "plaintext" (a mixed one in
+"mixed TLS") and it has a bar (a hollow circle) at the caller's end; a node with readiness problems has
+"⚠ not in mesh" under its name and a dashed amber border; mirrored copies are a dashed purple companion edge
+"mirror N rps" (an edge that carries only mirrored requests is drawn as the companion alone: it has no user
+traffic to show).
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from dashboards.health import Health, Thresholds, worst
 from dashboards.state import edge_key
 
 Element = dict[str, Any]
+MIRROR_COLOUR = "#5e40be"  # purple: mirrored copies, responses dropped
+MESH_WARNING = "#f0ab00"  # amber border: a node with mesh-readiness problems
+SECURITY_SUFFIX = {"none": "plaintext", "mixed": "mixed TLS"}  # mTLS is the norm: no suffix, a quiet graph
 NAMESPACE_PREFIX = "ns:"  # compound-node ids; node ids never contain ':' (they are made of DNS labels and '/')
 
 
@@ -55,7 +64,8 @@ def node_label(node: Mapping[str, Any], health: Health) -> str:
     if kind == "app" and node.get("version"):
         name = f"{node.get('app')}\n{node.get('version')}"
     status = health.text if health in (Health.DEGRADED, Health.FAILING) else ""
-    return f"{name}\n{status}" if status else name
+    lines = [name, status, "⚠ not in mesh" if node.get("readiness") else ""]
+    return "\n".join(line for line in lines if line)
 
 
 def _node_element(node: Mapping[str, Any], health: Health, position: Position | None) -> Element:
@@ -63,22 +73,29 @@ def _node_element(node: Mapping[str, Any], health: Health, position: Position | 
     if node.get("namespace") and node.get("kind") != "unknown":
         data["parent"] = NAMESPACE_PREFIX + node["namespace"]
     # kind classes are prefixed: a node kind ("unknown") may share a health's name
-    element: Element = {"data": data, "classes": f"k-{node.get('kind', 'app')} {health.value}"}
+    classes = f"k-{node.get('kind', 'app')} {health.value}" + (" not-ready" if node.get("readiness") else "")
+    element: Element = {"data": data, "classes": classes}
     if position is not None:
         element["position"] = {"x": position[0], "y": position[1]}
     return element
 
 
-def _edge_element(edge: Mapping[str, Any], label_mode: str, thresholds: Thresholds) -> Element:
-    health = thresholds.of_edge(edge)
-    data = {
-        "id": "e:" + edge_key(edge["source"], edge["target"]),
-        "source": edge["source"],
-        "target": edge["target"],
-        "label": edge_label(edge, label_mode, health),
-        "width": edge_width(edge.get("rps")),
-    }
-    return {"data": data, "classes": health.value}
+def _edge_elements(edge: Mapping[str, Any], label_mode: str, thresholds: Thresholds) -> list[Element]:
+    """The edge, and a companion for its mirrored copies (alone when the edge carries only mirrored traffic)."""
+    key, mirror = edge_key(edge["source"], edge["target"]), edge.get("mirror")
+    out: list[Element] = []
+    if not isinstance(mirror, Mapping) or edge.get("rps"):
+        health = thresholds.of_edge(edge)
+        label, security = edge_label(edge, label_mode, health), str(edge.get("security"))
+        suffix = SECURITY_SUFFIX.get(security)
+        data = {"id": "e:" + key, "source": edge["source"], "target": edge["target"],
+                "label": f"{label} · {suffix}" if label and suffix else label, "width": edge_width(edge.get("rps"))}
+        out.append({"data": data, "classes": health.value + (f" sec-{security}" if suffix else "")})  # fmt: skip
+    if isinstance(mirror, Mapping):
+        data = {"id": "m:" + key, "source": edge["source"], "target": edge["target"],
+                "label": fmt.mirror(mirror) if label_mode != "none" else "", "width": edge_width(mirror.get("rps"))}
+        out.append({"data": data, "classes": "mirror"})  # fmt: skip
+    return out
 
 
 def topology_elements(
@@ -98,7 +115,7 @@ def topology_elements(
     boxes: list[Element] = [
         {"data": {"id": ns, "label": ns[len(NAMESPACE_PREFIX) :]}, "classes": "namespace"} for ns in namespaces
     ]
-    edges = [_edge_element(e, label_mode, thresholds) for e in selection.edges]
+    edges = [element for e in selection.edges for element in _edge_elements(e, label_mode, thresholds)]
     return boxes + node_elements + edges
 
 
@@ -126,6 +143,10 @@ def stylesheet() -> list[dict[str, Any]]:
             "target-arrow-color": Health.IDLE.colour}},
         {"selector": "edge.idle", "style": {"line-style": "dashed"}},
         {"selector": "edge.unknown", "style": {"line-style": "dotted"}},
+        {"selector": "node.not-ready", "style": {"border-color": MESH_WARNING, "border-width": 3,
+                                                 "border-style": "dashed"}},
+        {"selector": "edge.sec-none", "style": {"source-arrow-shape": "tee"}},
+        {"selector": "edge.sec-mixed", "style": {"source-arrow-shape": "circle", "source-arrow-fill": "hollow"}},
         {"selector": ":selected", "style": {"overlay-color": "#0066cc", "overlay-opacity": 0.25,
                                             "overlay-padding": 6}},
     ]  # fmt: skip
@@ -133,4 +154,8 @@ def stylesheet() -> list[dict[str, Any]]:
         rules.append({"selector": f"node.{health.value}", "style": {"background-color": health.colour}})
         rules.append({"selector": f"edge.{health.value}",
                       "style": {"line-color": health.colour, "target-arrow-color": health.colour}})  # fmt: skip
+    # after the health rules: a mirror companion is never coloured as user traffic
+    rules.append({"selector": "edge.mirror", "style": {
+        "line-style": "dashed", "line-dash-pattern": [8, 4], "line-color": MIRROR_COLOUR,
+        "target-arrow-color": MIRROR_COLOUR, "target-arrow-shape": "vee", "color": MIRROR_COLOUR}})  # fmt: skip
     return rules

@@ -41,6 +41,20 @@ def flags(rates: Mapping[str, Any] | None) -> str:
     return ", ".join(f"{f} {v:.2f}/s" for f, v in active)
 
 
+# connection_security_policy of an edge, as text (never a colour or a padlock alone)
+SECURITY = {"mutual_tls": "mTLS", "none": "plaintext", "mixed": "mixed"}
+
+
+def security(value: str | None) -> str:
+    """'mTLS', 'plaintext', 'mixed' (some requests plaintext), or '–' when the API could not tell."""
+    return SECURITY.get(str(value), DASH) if value else DASH
+
+
+def mirror(block: Mapping[str, Any]) -> str:
+    """An edge's mirrored copies (not part of its RPS): 'mirror 2.00 rps'."""
+    return f"mirror {rps(block.get('rps'))}"
+
+
 def plotly_text(text: str) -> str:
     """Text for plotly (hover, tick labels): plotly reads a subset of HTML in strings (`<a href>`, `<br>`), so
     label values — which come from workload labels and span tags, i.e. from users — are entity-escaped; plotly

@@ -20,6 +20,7 @@ COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("p95", "P95", True),
     ("p99", "P99", True),
     ("trace_p99", "Trace P99", True),
+    ("security", "Security", False),
     ("flags", "Flags", False),
 )
 # Rows per page. Dash's renderer costs grow faster than linearly with the number of components on a page
@@ -40,17 +41,20 @@ class EdgeRow:
     trace_p99: float | None
     flags: str
     circuit_breaker: bool  # UO rejections on this edge
+    security: str = fmt.DASH  # "mTLS", "plaintext", "mixed"
+    mirror: str = ""  # "mirror 2.00 rps" when the edge has mirrored copies (not in rps)
 
     def cells(self) -> list[str]:
         """Display text of each column, in COLUMNS order."""
         return [self.health.text or "–", self.source, self.target, fmt.rps(self.rps), fmt.percent(self.success),
                 fmt.millis(self.p50), fmt.millis(self.p95), fmt.millis(self.p99), fmt.millis(self.trace_p99),
-                self.flags]  # fmt: skip
+                self.security, ", ".join(t for t in (self.flags, self.mirror) if t)]  # fmt: skip
 
 
 def edge_row(edge: Mapping[str, Any], thresholds: Thresholds) -> EdgeRow:
     trace = edge.get("trace") if isinstance(edge.get("trace"), Mapping) else None
     flags = edge.get("flags") or {}
+    mirror = edge.get("mirror") if isinstance(edge.get("mirror"), Mapping) else None
     return EdgeRow(
         source=edge["source"],
         target=edge["target"],
@@ -63,6 +67,8 @@ def edge_row(edge: Mapping[str, Any], thresholds: Thresholds) -> EdgeRow:
         trace_p99=trace.get("p99_ms") if trace else None,
         flags=fmt.flags(flags),
         circuit_breaker=bool(flags.get("UO")),
+        security=fmt.security(edge.get("security")),
+        mirror=fmt.mirror(mirror) if mirror else "",
     )
 
 

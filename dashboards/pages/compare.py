@@ -3,8 +3,9 @@
 
 URL keys: `namespace` (the first is used), `service`, `baseline`, `canary`, `window`, `at`. `compare_sync` (pure)
 keeps the URL and the controls in step, as the shell does for the topology; choosing another namespace or
-service clears what depended on it. The weight form is rendered only when the API takes writes and this UI
-holds credentials for the caller (see dashboards.writes).
+service clears what depended on it. The weight form and the strategy forms (blue-green, mirror, request match)
+are rendered only when the API takes writes and this UI holds credentials for the caller (see
+dashboards.writes); a refusal that names a field (422 `error.field`) is shown beside that field.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ def render(backend: Backend, data: Mapping[str, Any]) -> list[Any]:
     ]
     charts = [add_annotations(c, found) for c in charts]
     errors = [html.P(s.error, className="banner warn") for s in series if s.error]
-    verdict = view.verdict_chip(figures.verdict_of(compared), figures.metric_verdicts(compared))
+    verdict = [*view.strategy(figures.strategy_lines(compared)),
+               *view.verdict_chip(figures.verdict_of(compared), figures.metric_verdicts(compared))]
     return [errors, verdict, view.columns_table(figures.column_rows(compared)),
             view.outbound_table(figures.outbound_rows(compared)), *charts, figures.latency_distribution(compared)]
 
@@ -128,6 +130,35 @@ def traffic_body(action: str, data: Mapping[str, Any], weight: int, reason: str,
     if reason.strip():
         body["reason"] = reason.strip()
     return body
+
+
+def strategy_body(strategy: str, action: str, values: Mapping[str, Any], reason: str,
+                  versions: list[str]) -> dict[str, Any]:  # fmt: skip
+    """`POST /api/v1/traffic/...` for a strategy form; `values` by field name ("mirror.version", "match.op"…).
+    Empty fields are left out: the API names a missing one, and the page shows that beside the field."""
+    own = {name.split(".", 1)[1]: value for name, value in values.items()
+           if name.startswith(strategy + ".") and value not in (None, "")}  # fmt: skip
+    body: dict[str, Any] = {"strategy": strategy, "dry_run": action == "preview", "versions": versions}
+    if "version" in own:
+        body["version"] = str(own.pop("version"))
+    if strategy == "mirror" and "mirror_percent" in own:
+        body["mirror_percent"] = own["mirror_percent"]
+    if strategy == "match":
+        body["match"] = {k: str(v).strip() for k, v in own.items()}
+    if reason.strip():
+        body["reason"] = reason.strip()
+    return body
+
+
+def field_messages(strategy: str, names: list[str], field: str | None, error: str | None) -> tuple[list[str], str]:
+    """The error beside each named field (in `names` order) and what is left for the result area: a refusal that
+    names a field of this form goes beside it; any other error (or one without a field) goes to the result."""
+    if not error:
+        return ["" for _ in names], ""
+    name = field if field and field.startswith("match.") else f"{strategy}.{field}" if field else ""
+    if name in names:
+        return [error if n == name else "" for n in names], ""
+    return ["" for _ in names], error
 
 
 def register(app: Dash, backend: Backend, access: WriteAccess) -> None:
@@ -198,7 +229,10 @@ def register(app: Dash, backend: Backend, access: WriteAccess) -> None:
         if not chosen or not access.may_write(backend.capabilities().data):
             return True, [], []
         answer = backend.versions(namespace=data["namespace"], service=data["service"], window=str(data["window"]))
-        return False, view.weight_form(data["baseline"], data["canary"], canary_weight(answer.data, data["canary"])), []
+        base, can = data["baseline"], data["canary"]
+        listed = sorted({str(v["version"]) for v in (answer.data or {}).get("versions", [])} | {base, can})
+        return False, [*view.weight_form(base, can, canary_weight(answer.data, can)),
+                       *view.strategy_forms(base, can, listed)], []
 
     @app.callback(
         Output("cmp-weight-result", "children", allow_duplicate=True),
@@ -224,3 +258,36 @@ def register(app: Dash, backend: Backend, access: WriteAccess) -> None:
         ids = ", ".join(f"#{i}" for i in (answer.data or {}).get("audit_ids") or [])
         note = "" if body["dry_run"] else f"Applied (audit {ids})."
         return edit_form.result(answer.data, answer.error, applied_note=note)
+
+    @app.callback(
+        Output("cmp-weight-result", "children", allow_duplicate=True),
+        Output({"type": view.STRATEGY_ERROR, "name": ALL}, "children"),
+        Input({"type": view.STRATEGY_ACTION, "strategy": ALL, "action": ALL}, "n_clicks"),
+        State({"type": view.STRATEGY_FIELD, "name": ALL}, "value"),
+        State({"type": view.STRATEGY_FIELD, "name": ALL}, "id"),
+        State({"type": view.WEIGHT_REASON, "id": ALL}, "value"), State("cmp-state", "data"),
+        prevent_initial_call=True,
+    )  # fmt: skip
+    def act_strategy(_clicks: list[Any], values: list[Any], ids: list[dict[str, str]], reasons: list[Any],
+                     data: dict[str, Any] | None) -> tuple[Any, list[str]]:  # fmt: skip
+        trigger = ctx.triggered_id
+        headers = access.request_headers()
+        if not isinstance(trigger, Mapping) or not (ctx.triggered and ctx.triggered[0].get("value")) or not data \
+                or headers is None:  # fmt: skip
+            raise PreventUpdate
+        strategy, action = str(trigger["strategy"]), str(trigger["action"])
+        names = [str(i["name"]) for i in ids]
+        reason = str((reasons or [""])[0] or "")
+        if action != "preview" and not reason.strip():
+            return edit_form.result(None, "reason: required to apply (it goes to the audit log)"), ["" for _ in names]
+        listed = backend.versions(namespace=data["namespace"], service=data["service"], window=str(data["window"]))
+        versions = [str(v["version"]) for v in (listed.data or {}).get("versions", [])]
+        body = strategy_body(strategy, action, dict(zip(names, values, strict=True)), reason,
+                             versions or [str(data["baseline"]), str(data["canary"])])  # fmt: skip
+        answer = backend.send("POST", f"/api/v1/traffic/{data['namespace']}/{data['service']}", body, headers)
+        beside, rest = field_messages(strategy, names, answer.field, answer.error)
+        if answer.error and not rest:
+            return edit_form.result(None, "Not applied: see the message beside the field."), beside
+        ids_text = ", ".join(f"#{i}" for i in (answer.data or {}).get("audit_ids") or [])
+        note = "" if body["dry_run"] else f"Applied (audit {ids_text})."
+        return edit_form.result(answer.data, rest or None, applied_note=note), beside
