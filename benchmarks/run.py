@@ -298,8 +298,8 @@ LIMITS = """## What limits each figure
 - End-to-end refresh and our overhead: Prometheus's query, then decoding its JSON, parsing, building and the
   wire JSON in Python (threads, so the event loop keeps running, but they share the GIL); on a shared 2-core
   machine the tail (p95) is mostly waiting for a core.
-- Event-loop lag: the CPU work runs in threads but holds the GIL in 5 ms slices; the answer's JSON
-  serialisation runs on the loop (as in the API handler), so a large unfiltered answer shows up here.
+- Event-loop lag: the CPU work (parse, build, wire and its JSON) runs in threads, but they hold the GIL in 5 ms
+  slices, so on 2 busy cores the loop still waits for them now and then.
 - P99: Prometheus's own rate() over every bucket series (buckets × edges × codes); the recording rule reads
   pre-aggregated bucket rates (one pod per workload here, so it saves less than on a real mesh).
 - Memory: the snapshot's samples, the graph and the memoised wire answers (up to 64), all Python objects.
@@ -328,6 +328,7 @@ def main(argv: list[str] | None = None, write: Callable[[Path, str], object] = P
     results = asyncio.run(run(plan, set(args.only.split(",")) if args.only else None))
     text = markdown(results)
     print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
     write(args.out / "RESULTS.md", text)
     write(args.out / "results.json", json.dumps(results, indent=1) + "\n")
     return results
