@@ -33,6 +33,7 @@ class Answer:
     data: dict[str, Any] | None
     error: str | None = None
     status: int | None = None
+    field: str | None = None  # the request field an API refusal names (error.field), for an inline message
 
     @property
     def ok(self) -> bool:
@@ -131,6 +132,10 @@ class Backend:
     def audit(self, *, target: str = "", limit: int = 20) -> Answer:
         return self.get("/api/v1/audit", _params(target=target, limit=limit))
 
+    def mesh_security(self, namespaces: tuple[str, ...]) -> Answer:
+        """Effective PeerAuthentication mode per namespace (501 when the server has no --rules-dir or --kube)."""
+        return self.get("/api/v1/mesh/security", _params(namespace=namespaces))
+
     # ---- transport -------------------------------------------------------------------------------------------
     def send(self, method: str, path: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Answer:
         """A write (never cached; it empties the cache, so the next read sees what it changed); `headers`: the
@@ -195,5 +200,6 @@ class Backend:
             body = None
         error = body.get("error") if isinstance(body, dict) else None
         if isinstance(error, dict) and error.get("message"):
-            return Answer(None, f"{error['message']} (HTTP {exc.code})", exc.code)
+            field = error.get("field") if isinstance(error.get("field"), str) else None
+            return Answer(None, f"{error['message']} (HTTP {exc.code})", exc.code, field)
         return Answer(None, f"the observe API answered HTTP {exc.code} {exc.reason}", exc.code)

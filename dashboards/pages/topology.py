@@ -23,6 +23,7 @@ from dashboards.components.side_panel import side_panel
 from dashboards.components.tiles import tile_grid
 from dashboards.config import UiConfig
 from dashboards.figures.elements import NAMESPACE_PREFIX, stylesheet
+from dashboards.figures.namespace_security import boxed_namespaces, label_namespaces
 from dashboards.figures.replay import remember, remembered_positions
 from dashboards.figures.table import COLUMNS
 from dashboards.figures.view import topology_view
@@ -98,7 +99,11 @@ def _render(backend: Backend, config: UiConfig, topo: dict[str, Any], memory: An
     options = [{"label": ns, "value": ns} for ns in view.namespaces]
     tiles = tile_grid(view.tiles, as_of=(answer.data or {}).get("as_of"), window=state.window,
                       refresh_s=state.refresh_s) if state.kiosk else []  # fmt: skip
-    return view.elements, table, messages, view.filter_error, options, tiles, memory
+    elements = view.elements
+    if not state.snapshot and not state.at and (boxed := boxed_namespaces(elements)):
+        # the PeerAuthentication modes in force now: not shown on a snapshot or a past instant
+        elements = label_namespaces(elements, backend.mesh_security(boxed).data)
+    return elements, table, messages, view.filter_error, options, tiles, memory
 
 
 def register(app: Dash, backend: Backend, config: UiConfig) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from observe.actions.resources import KINDS, Obj, ObjectRef, resource_version
+from observe.actions.resources import KINDS, Obj, ObjectRef, ResourceKind, check_namespace, resource_version
 from observe.errors import Conflict, InvalidEdit
 
 
@@ -63,14 +63,24 @@ class RulesDirectory:
         return out
 
     def _read(self, ref: ObjectRef) -> Obj | None:
+        return self._load(self.path(ref))
+
+    def _list(self, kind: ResourceKind, namespace: str | None) -> list[Obj]:
+        if namespace is not None:
+            check_namespace(namespace)  # it becomes part of a glob pattern
+        paths = sorted((self.root / kind.plural).glob(f"{namespace or '*'}/*.yaml"))
+        return [obj for obj in map(self._load, paths) if obj is not None]
+
+    @staticmethod
+    def _load(path: Path) -> Obj | None:
         try:
-            loaded = yaml.safe_load(self.path(ref).read_text())
+            loaded = yaml.safe_load(path.read_text())
         except FileNotFoundError:
             return None
         except yaml.YAMLError as exc:
-            raise InvalidEdit(f"{self.path(ref)} is not valid YAML: {exc}", field="file") from None
+            raise InvalidEdit(f"{path} is not valid YAML: {exc}", field="file") from None
         if not isinstance(loaded, dict):
-            raise InvalidEdit(f"{self.path(ref)} does not hold an object", field="file")
+            raise InvalidEdit(f"{path} does not hold an object", field="file")
         return loaded
 
     @contextlib.contextmanager
@@ -117,3 +127,9 @@ class RulesDirectory:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+    # Last: a method named `list` shadows the builtin for annotations in the rest of the class body.
+    async def list(self, kind: ResourceKind, namespace: str | None = None) -> list[Obj]:
+        """The files under `<plural>/<namespace>/` (every namespace's when None); a broken file is an error (422
+        naming it) rather than a silently missing object."""
+        return await asyncio.to_thread(self._list, kind, namespace)

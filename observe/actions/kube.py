@@ -1,5 +1,6 @@
 """The Kubernetes API applier: Istio objects (the kinds of resources.KINDS) read and written through the API server
-with plain aiohttp, authenticated as the pod's service account or as a kubeconfig user.
+with plain aiohttp, authenticated as the pod's service account or as a kubeconfig user; `list` also reads the
+read-only kinds (PeerAuthentication): a paged collection GET, bounded in pages.
 
 Writes: create is a POST to the collection; update is a PUT of the whole object carrying the resourceVersion it
 was based on, so the API server itself enforces optimistic concurrency (409 on a stale version). PUT rather than
@@ -51,6 +52,8 @@ SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 FIELD_MANAGER = "observe"
 MAX_BODY_BYTES = 4 * 1024 * 1024
 TOKEN_REREAD_S = 60.0
+LIST_PAGE = 250
+MAX_LIST_PAGES = 4  # a read of at most 1,000 objects: PeerAuthentications number a few per namespace
 
 
 @dataclass(frozen=True)
@@ -253,13 +256,15 @@ class KubeApplier:
             await self._session.close()
             self._session = None
 
-    def _url(self, kind: ResourceKind, namespace: str, name: str | None = None) -> str:
-        collection = f"{self.config.server}/apis/{kind.group}/{kind.version}/namespaces/{namespace}/{kind.plural}"
+    def _url(self, kind: ResourceKind, namespace: str | None, name: str | None = None) -> str:
+        scope = f"/namespaces/{namespace}" if namespace is not None else ""  # None: the cluster-wide collection
+        collection = f"{self.config.server}/apis/{kind.group}/{kind.version}{scope}/{kind.plural}"
         return collection if name is None else f"{collection}/{name}"
 
-    async def _call(self, method: str, url: str, verb: str, ref: ObjectRef, *, body: Obj | None = None,
+    async def _call(self, method: str, url: str, verb: str, ref: ObjectRef | str, *, body: Obj | None = None,
                     params: Mapping[str, str] | None = None) -> tuple[int, Obj]:  # fmt: skip
-        """(status, JSON object body); a body that is not a JSON object becomes `{"message": <its text>}`."""
+        """(status, JSON object body); a body that is not a JSON object becomes `{"message": <its text>}`.
+        `ref` names the target in messages (a string for a collection)."""
         if self._session is None:  # created on first use: a session belongs to the running event loop
             self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._ssl or False),
                                                   timeout=aiohttp.ClientTimeout(total=self.timeout_s))  # fmt: skip
@@ -286,13 +291,7 @@ class KubeApplier:
         resource = f"{ref.kind.plural}.{ref.kind.group}"
         said = str(body.get("message") or f"HTTP {status}")
         if status in (401, 403):  # observe's service account, not the caller: an upstream failure (503)
-            why = ("the token was not accepted" if status == 401 else
-                   f"observe may not {verb} {resource} in namespace {ref.namespace} (Kubernetes RBAC or admission)")
-            error = SourceUnavailable("kubernetes", f"the Kubernetes API ({self.config.origin}) refused observe's "
-                                      f"credentials to {verb} {resource} {ref.namespace}/{ref.name}: {why}: {said}")
-            error.extra.update({"verb": verb, "resource": resource, "namespace": ref.namespace, "name": ref.name,
-                                "upstream_status": status})  # fmt: skip
-            return error
+            return self._refused(status, said, verb, resource, ref.namespace, ref.name)
         if status in (400, 422):
             details = body.get("details")
             found = details.get("causes") if isinstance(details, dict) else None
@@ -304,6 +303,41 @@ class KubeApplier:
         if status == 404:  # on create: no such namespace, or the Istio CRDs are not installed
             return NotFound(f"cannot {verb} {ref}: {said}", field="namespace")
         return SourceUnavailable("kubernetes", f"{verb} {ref}: HTTP {status}: {said[:300]}")
+
+    def _refused(self, status: int, said: str, verb: str, resource: str, namespace: str | None,
+                 name: str) -> SourceUnavailable:  # fmt: skip
+        where = f"in namespace {namespace}" if namespace else "cluster-wide"
+        why = ("the token was not accepted" if status == 401 else
+               f"observe may not {verb} {resource} {where} (Kubernetes RBAC or admission)")  # fmt: skip
+        target = f"{namespace}/{name}" if name else where
+        error = SourceUnavailable("kubernetes", f"the Kubernetes API ({self.config.origin}) refused observe's "
+                                  f"credentials to {verb} {resource} {target}: {why}: {said}")  # fmt: skip
+        error.extra.update({"verb": verb, "resource": resource, "namespace": namespace or "", "name": name,
+                            "upstream_status": status})  # fmt: skip
+        return error
+
+    # Last: a method named `list` shadows the builtin for annotations in the rest of the class body.
+    async def list(self, kind: ResourceKind, namespace: str | None = None) -> list[Obj]:
+        """GET the collection (cluster-wide when `namespace` is None), LIST_PAGE items a page and at most
+        MAX_LIST_PAGES pages: past them the answer would be partial, which is refused rather than returned."""
+        what = f"{kind.plural}.{kind.group} " + (f"in namespace {namespace}" if namespace else "cluster-wide")
+        items: list[Obj] = []
+        params = {"limit": str(LIST_PAGE)}
+        for _ in range(MAX_LIST_PAGES):
+            status, body = await self._call("GET", self._url(kind, namespace), "list", what, params=params)
+            said = str(body.get("message") or f"HTTP {status}")
+            if status in (401, 403):
+                raise self._refused(status, said, "list", f"{kind.plural}.{kind.group}", namespace, "")
+            if status == 404:  # the group/version is not served
+                raise SourceUnavailable("kubernetes", f"list {what}: {said} (are the Istio CRDs installed?)")
+            if status != 200:
+                raise SourceUnavailable("kubernetes", f"list {what}: HTTP {status}: {said[:300]}")
+            items += [item for item in body.get("items") or [] if isinstance(item, dict)]
+            token = (body.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+            params = {"limit": str(LIST_PAGE), "continue": str(token)}
+        raise SourceUnavailable("kubernetes", f"list {what}: more than {LIST_PAGE * MAX_LIST_PAGES} objects")
 
 
 def _json_object(raw: bytes) -> Obj:

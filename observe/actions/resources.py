@@ -1,4 +1,5 @@
-"""Pure: the resource kinds observe edits, object references, and the metadata rules every object follows.
+"""Pure: the resource kinds observe edits (and those it only reads), object references, and the metadata rules
+every object follows.
 
 An object is a plain JSON-like dict exactly as the Kubernetes API carries it (apiVersion, kind, metadata,
 spec); `ObjectRef` names one. Nothing here does I/O.
@@ -39,6 +40,10 @@ DESTINATION_RULE = ResourceKind("networking.istio.io", "v1", "DestinationRule", 
 VIRTUAL_SERVICE = ResourceKind("networking.istio.io", "v1", "VirtualService", "virtualservices",
                                "virtualservices.networking.istio.io")  # fmt: skip
 KINDS = {k.kind: k for k in (DESTINATION_RULE, VIRTUAL_SERVICE)}
+# Read (Applier.list), never edited: kept out of KINDS, which is what ObjectRef.of/parse accept and so what
+# appliers may write, audit entries may revert and the demo's rules reader loads.
+PEER_AUTHENTICATION = ResourceKind("security.istio.io", "v1", "PeerAuthentication", "peerauthentications",
+                                   "peerauthentications.security.istio.io")  # fmt: skip
 
 
 @dataclass(frozen=True)

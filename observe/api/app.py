@@ -22,6 +22,7 @@ from observe.api.capabilities import register_capabilities_routes
 from observe.api.compare import register_compare_routes
 from observe.api.edits import register_edit_routes
 from observe.api.middleware import errors_middleware
+from observe.api.security import register_security_routes
 from observe.api.snapshots import register_incident_routes
 from observe.api.traffic import register_traffic_routes
 from observe.model.edge_stats import HealthThresholds
@@ -95,8 +96,8 @@ def create_app(
     app[keys.TRACE_SOURCE] = trace_source
     rules = RulesProbe(source, settings.recording_rules, self_metrics, clock, timeout_s=settings.query_timeout_s)
     app[keys.TOPOLOGY] = TopologyService(cache, thresholds, traces=trace_service, rules=rules)
-    register_compare_routes(app, CompareService(source, settings.query_timeout_s, clock,
-                                                trace_store=trace_service.store))  # fmt: skip
+    compare = CompareService(source, settings.query_timeout_s, clock, trace_store=trace_service.store)
+    register_compare_routes(app, compare)
     app[keys.SERIES] = SeriesService(source, settings.query_timeout_s, settings.min_rate_window_s, self_metrics, clock)
     register_incident_routes(app)
 
@@ -131,8 +132,13 @@ def create_app(
     if settings.rules_dir or settings.kube:
         edits = edit_service(settings, clock)
         register_edit_routes(app, edits, write_auth(settings))
-        register_traffic_routes(app, TrafficService(edits), write_auth(settings))
+        traffic = TrafficService(edits)
+        register_traffic_routes(app, traffic, write_auth(settings))
+        compare.traffic_objects = traffic.get  # configured weights and the release strategy in comparisons
         app.on_cleanup.append(lambda _: edits.applier.close())
+        register_security_routes(app, edits.applier)
+    else:
+        register_security_routes(app, None)  # 501 not_enabled, saying how to enable it
     return app
 
 

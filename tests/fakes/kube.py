@@ -2,9 +2,10 @@
 optionally HTTPS, on 127.0.0.1, a free port), for tests of the Kubernetes applier.
 
 What it keeps of the real server: objects per (group, version, plural, namespace, name) under
-`/apis/{group}/{version}/namespaces/{ns}/{plural}[/{name}]`; GET (item and list), POST (create), PUT (update),
-DELETE (with DeleteOptions preconditions); a monotonic resourceVersion (a string, one counter for everything),
-uid, creationTimestamp, generation (bumped when spec changes); 409 Conflict on a stale resourceVersion, 409
+`/apis/{group}/{version}/namespaces/{ns}/{plural}[/{name}]`; GET (item and list — namespaced or cluster-wide at
+`/apis/{group}/{version}/{plural}`, a `<Kind>List` paged by `limit` and an opaque `continue` token), POST (create),
+PUT (update), DELETE (with DeleteOptions preconditions); a monotonic resourceVersion (a string, one counter for
+everything), uid, creationTimestamp, generation (bumped when spec changes); 409 Conflict on a stale resourceVersion, 409
 AlreadyExists on creating an existing object, 404 NotFound (PUT does not create: custom resources forbid
 create-on-update), 422 on an update without resourceVersion (custom resources allow no unconditional update),
 401 without the bearer token, 403 for a (verb, plural) pair listed in `forbidden`, 500 on
@@ -33,6 +34,9 @@ Obj = dict[str, Any]
 Key = tuple[str, str, str, str, str]  # group, version, plural, namespace, name
 Cause = tuple[str, str]  # field, message
 BASE = "/apis/{group}/{version}/namespaces/{namespace}/{plural}"
+CLUSTER = "/apis/{group}/{version}/{plural}"
+KIND_OF = {"destinationrules": "DestinationRule", "virtualservices": "VirtualService",
+           "peerauthentications": "PeerAuthentication"}  # fmt: skip
 
 
 def status(code: int, reason: str, message: str, details: Obj | None = None) -> web.Response:
@@ -58,6 +62,7 @@ class FakeKubeAPI:
     async def __aenter__(self) -> FakeKubeAPI:
         app = web.Application(middlewares=[self._authn])
         app.router.add_get(BASE, self._list)
+        app.router.add_get(CLUSTER, self._list)
         app.router.add_post(BASE, self._create)
         app.router.add_get(BASE + "/{name}", self._get)
         app.router.add_put(BASE + "/{name}", self._update)
@@ -103,8 +108,9 @@ class FakeKubeAPI:
                 "DELETE": "delete"}.get(request.method, "")  # fmt: skip
         if (verb, m.get("plural")) in self.forbidden:
             target = f"{m['plural']}.{m['group']}" + (f' "{m["name"]}"' if "name" in m else "")
+            scope = f'in the namespace "{m["namespace"]}"' if "namespace" in m else "at the cluster scope"
             return status(403, "Forbidden", f'{target} is forbidden: User "{self.user}" cannot {verb} resource '
-                          f'"{m["plural"]}" in API group "{m["group"]}" in the namespace "{m["namespace"]}"',
+                          f'"{m["plural"]}" in API group "{m["group"]}" {scope}',
                           {"name": m.get("name", ""), "group": m["group"], "kind": m["plural"]})  # fmt: skip
         dry_run = request.query.getall("dryRun", [])
         if any(value != "All" for value in dry_run):
@@ -129,10 +135,22 @@ class FakeKubeAPI:
                       self._details(key))  # fmt: skip
 
     async def _list(self, request: web.Request) -> web.Response:
-        g, v, p, ns = (request.match_info[k] for k in ("group", "version", "plural", "namespace"))
-        items = [o for (kg, kv, kp, kns, _), o in sorted(self.objects.items()) if (kg, kv, kp, kns) == (g, v, p, ns)]
-        return web.json_response({"apiVersion": f"{g}/{v}", "kind": "List", "items": items,
-                                  "metadata": {"resourceVersion": str(self.version)}})  # fmt: skip
+        """Namespaced or cluster-wide (no namespace in the path), ordered by namespace and name; `limit` pages it
+        and `continue` is the next item's offset, opaque to clients (the real server's token is too)."""
+        g, v, p = (request.match_info[k] for k in ("group", "version", "plural"))
+        ns = request.match_info.get("namespace")
+        items = [o for (kg, kv, kp, kns, _), o in sorted(self.objects.items())
+                 if (kg, kv, kp) == (g, v, p) and ns in (None, kns)]  # fmt: skip
+        try:
+            start = int(request.query.get("continue") or 0)
+            limit = int(request.query.get("limit") or 0) or len(items)
+        except ValueError:
+            return status(400, "BadRequest", "invalid limit or continue parameter")
+        page = items[start : start + limit]
+        meta = {"resourceVersion": str(self.version)} | ({"continue": str(start + limit)}
+                                                          if start + limit < len(items) else {})  # fmt: skip
+        return web.json_response({"apiVersion": f"{g}/{v}", "kind": f"{KIND_OF.get(p, '')}List", "items": page,
+                                  "metadata": meta})  # fmt: skip
 
     async def _get(self, request: web.Request) -> web.Response:
         key = self._key(request)
@@ -259,4 +277,4 @@ def serve_in_thread(fake: FakeKubeAPI) -> Iterator[FakeKubeAPI]:
 
 
 def _plural(kind: str) -> str:
-    return kind.lower() + "s"  # DestinationRule, VirtualService: the kinds observe edits
+    return kind.lower() + "s"  # DestinationRule, VirtualService, PeerAuthentication: the kinds observe reads

@@ -110,3 +110,33 @@ def test_weights_header_routing_mirror_and_revert(stack: Stack) -> None:
     restored = window_until(stack, lambda w: all(w[v] > 0 for v in VERSIONS) and w["v3-shadow"] == 0)
     assert all(restored[v] > 0 for v in VERSIONS) and restored["v3-shadow"] == 0
     assert not (Path(stack.settings.rules_dir) / "virtualservices/bookinfo/reviews.yaml").exists()
+
+
+def only(version: str) -> Callable[[Window], bool]:
+    """A window where `version` served every user request (and nothing was mirrored)."""
+    return lambda w: w[version] > 0 and all(w[v] == 0 for v in VERSIONS if v != version) and w["v3-shadow"] == 0
+
+
+def test_blue_green_switches_all_traffic_and_back_in_one_step(stack: Stack) -> None:
+    edits = traffic(stack, {"strategy": "blue-green", "version": "v1"})
+    assert only("v1")(window_until(stack, only("v1")))
+
+    green = post(stack, "/api/v1/traffic/bookinfo/reviews",
+                 {"strategy": "blue-green", "version": "v2", "versions": VERSIONS, "reason": "release"})  # fmt: skip
+    edits += green["audit_ids"]
+    assert only("v2")(window_until(stack, only("v2")))
+    previous = green["objects"]["VirtualService"]["metadata"]["annotations"]["observe.io/blue-green-previous"]
+    assert previous == "v1"
+    # the blue version stays a subset, so switching back is one step that touches the VirtualService only
+    assert {"v1", "v2"} <= {s["name"] for s in green["objects"]["DestinationRule"]["spec"]["subsets"]}
+
+    back = traffic(stack, {"strategy": "blue-green", "version": previous})
+    assert len(back) == 1
+    edits += back
+    assert only("v1")(window_until(stack, only("v1")))
+
+    for audit_id in reversed(edits):
+        post(stack, f"/api/v1/audit/{audit_id}/revert", {"reason": "undo"})
+    restored = window_until(stack, lambda w: all(w[v] > 0 for v in VERSIONS))
+    assert all(restored[v] > 0 for v in VERSIONS)
+    assert not (Path(stack.settings.rules_dir) / "virtualservices/bookinfo/reviews.yaml").exists()
