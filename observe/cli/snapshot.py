@@ -11,27 +11,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from observe.errors import SourceUnavailable
+from observe.cli.topology import fetch
 
 API_URL = "http://127.0.0.1:8080"
 
 
 def _call(url: str, body: dict[str, Any] | None = None, timeout_s: float = 120.0) -> bytes:
-    """GET (or POST a JSON body); an API error becomes its message."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"} if data else {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            answer: bytes = response.read()
-            return answer
-    except urllib.error.HTTPError as exc:
-        try:
-            message = json.load(exc)["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = f"HTTP {exc.code}"
-        raise SourceUnavailable("api", f"{url}: {message}") from None
-    except (urllib.error.URLError, TimeoutError) as exc:
-        raise SourceUnavailable("api", f"cannot reach {url}: {exc}") from None
+    return fetch(url, body, timeout_s)  # a snapshot gathers series and comparisons: longer than a topology
 
 
 def _api(args: argparse.Namespace, path: str, params: dict[str, str] | None = None) -> str:

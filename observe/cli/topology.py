@@ -23,10 +23,14 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def fetch_json(url: str, timeout_s: float = 30.0) -> Any:
+def fetch(url: str, body: dict[str, Any] | None = None, timeout_s: float = 30.0) -> bytes:
+    """GET `url` (or POST a JSON body) from the observe API; an API error becomes its own message."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"} if data else {})
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
-            return json.load(response)
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            answer: bytes = response.read()
+            return answer
     except urllib.error.HTTPError as exc:
         try:
             message = json.load(exc)["error"]["message"]
@@ -35,6 +39,10 @@ def fetch_json(url: str, timeout_s: float = 30.0) -> Any:
         raise SourceUnavailable("api", f"{url}: {message}") from None
     except (urllib.error.URLError, TimeoutError) as exc:
         raise SourceUnavailable("api", f"cannot reach {url}: {exc}") from None
+
+
+def fetch_json(url: str, timeout_s: float = 30.0) -> Any:
+    return json.loads(fetch(url, timeout_s=timeout_s))
 
 
 def _fmt(value: float | None, scale: float = 1.0, digits: int = 2, suffix: str = "") -> str:

@@ -10,6 +10,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -21,6 +22,7 @@ from observe.demo.prometheus import PrometheusProcess, free_port
 from observe.settings import Settings
 
 T = TypeVar("T")
+WRITE_TOKEN = "integration-token"
 
 
 @dataclass
@@ -94,6 +96,15 @@ class Stack:
     def api(self, path: str, **params: Any) -> Any:
         return get_json(self.api_url + path, params)
 
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        """A write as an authorised client sends it: bearer token and the CSRF header."""
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {WRITE_TOKEN}",
+                   "X-Requested-By": "observe"}  # fmt: skip
+        request = urllib.request.Request(self.api_url + path, data=json.dumps(body).encode(), method="POST",
+                                         headers=headers)  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
     def promql(self, query: str, at: float) -> list[dict[str, Any]]:
         assert self.prometheus is not None
         answer = get_json(self.prometheus.url + "/api/v1/query", {"query": query, "time": at})
@@ -106,6 +117,13 @@ class Stack:
             if line.startswith(f"{name}{{{labels}}} "):
                 return float(line.split()[-1])
         return 0.0
+
+
+def editing_stack(rules: Path, config: MeshConfig) -> Stack:
+    """A started stack whose API edits the rules directory the mesh obeys, writes on (token WRITE_TOKEN)."""
+    settings = Settings(rules_dir=str(rules), audit_db=str(rules.parent / "audit.sqlite3"), allow_writes=True,
+                        write_token=WRITE_TOKEN)  # fmt: skip
+    return Stack(replace(config, rules_dir=str(rules)), settings=settings).start()
 
 
 def get_text(url: str, params: dict[str, Any] | None = None) -> str:

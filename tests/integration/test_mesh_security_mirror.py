@@ -7,9 +7,7 @@ responses to the copies. Every wait is a bounded poll."""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,12 +15,10 @@ from typing import Any, TypeVar
 import pytest
 
 from observe.demo.mesh import MeshConfig
-from observe.settings import Settings
-from tests.integration.stack import Stack
+from tests.integration.stack import Stack, editing_stack
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "integration-token"
 WAIT_S = 60.0
 PRODUCTPAGE, REVIEWS_V3 = "bookinfo/productpage/v1", "bookinfo/reviews/v3"
 T = TypeVar("T")
@@ -31,21 +27,11 @@ T = TypeVar("T")
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     rules: Path = tmp_path_factory.mktemp("rules")
-    settings = Settings(rules_dir=str(rules), audit_db=str(rules.parent / "audit.sqlite3"), allow_writes=True,
-                        write_token=TOKEN)  # fmt: skip
-    running = Stack(MeshConfig(rps=30, seed=11, rules_dir=str(rules)), settings=settings).start()
+    running = editing_stack(rules, MeshConfig(rps=30, seed=11))
     try:
         yield running
     finally:
         running.stop()
-
-
-def post(stack: Stack, path: str, body: dict[str, Any]) -> Any:
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}", "X-Requested-By": "observe"}
-    request = urllib.request.Request(stack.api_url + path, data=json.dumps(body).encode(), method="POST",
-                                     headers=headers)  # fmt: skip
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
 
 
 def poll(read: Callable[[], T], holds: Callable[[T], bool]) -> T:
@@ -71,9 +57,9 @@ def test_security_on_every_metric_edge_then_mirror_is_apart(stack: Stack) -> Non
     assert all(e["mirror"] is None for e in seen.values())
 
     versions = {"versions": ["v1", "v2", "v3"], "reason": "it"}
-    post(stack, "/api/v1/traffic/bookinfo/reviews", {"strategy": "weights", "weights": {"v1": 100, "v2": 0, "v3": 0},
+    stack.post("/api/v1/traffic/bookinfo/reviews", {"strategy": "weights", "weights": {"v1": 100, "v2": 0, "v3": 0},
                                                      **versions})  # fmt: skip
-    post(stack, "/api/v1/traffic/bookinfo/reviews", {"strategy": "mirror", "version": "v3", "mirror_percent": 50,
+    stack.post("/api/v1/traffic/bookinfo/reviews", {"strategy": "mirror", "version": "v3", "mirror_percent": 50,
                                                      **versions})  # fmt: skip
     mirrored = poll(lambda: edges(stack).get((PRODUCTPAGE, REVIEWS_V3)), lambda e: bool(e and e["mirror"]))
     assert mirrored is not None and mirrored["mirror"]["rps"] > 0

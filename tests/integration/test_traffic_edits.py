@@ -7,9 +7,7 @@ Every wait is a bounded poll."""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,10 +17,8 @@ import pytest
 
 from observe.demo.istio_metrics import LABEL_NAMES
 from observe.demo.mesh import MeshConfig
-from observe.settings import Settings
-from tests.integration.stack import Stack
+from tests.integration.stack import Stack, editing_stack
 
-TOKEN = "integration-token"
 VERSIONS = ["v1", "v2", "v3"]
 SHADOW = "reviews.bookinfo.svc.cluster.local-shadow"
 WAIT_S = 30.0
@@ -32,21 +28,11 @@ Window = Counter[str]  # "v1" / "v2" / "v3" (user traffic) and "v3-shadow" (mirr
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     rules: Path = tmp_path_factory.mktemp("rules")
-    settings = Settings(rules_dir=str(rules), audit_db=str(rules.parent / "audit.sqlite3"), allow_writes=True,
-                        write_token=TOKEN)  # fmt: skip
-    running = Stack(MeshConfig(rps=30, seed=5, rules_dir=str(rules)), settings=settings).start()
+    running = editing_stack(rules, MeshConfig(rps=30, seed=5))
     try:
         yield running
     finally:
         running.stop()
-
-
-def post(stack: Stack, path: str, body: dict[str, Any]) -> Any:
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}", "X-Requested-By": "observe"}
-    request = urllib.request.Request(stack.api_url + path, data=json.dumps(body).encode(), method="POST",
-                                     headers=headers)  # fmt: skip
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
 
 
 def totals(stack: Stack) -> Window:
@@ -77,7 +63,7 @@ def window_until(stack: Stack, holds: Callable[[Window], bool], seconds: float =
 
 
 def traffic(stack: Stack, body: dict[str, Any]) -> list[int]:
-    answer = post(stack, "/api/v1/traffic/bookinfo/reviews", {**body, "versions": VERSIONS, "reason": "it"})
+    answer = stack.post("/api/v1/traffic/bookinfo/reviews", {**body, "versions": VERSIONS, "reason": "it"})
     assert answer["applied"], answer
     ids: list[int] = answer["audit_ids"]
     return ids
@@ -106,7 +92,7 @@ def test_weights_header_routing_mirror_and_revert(stack: Stack) -> None:
     assert [e["metric"] for e in edge] == [{"source_workload": "productpage-v1", "destination_workload": "reviews-v3"}]
 
     for audit_id in reversed(edits):
-        post(stack, f"/api/v1/audit/{audit_id}/revert", {"reason": "undo"})
+        stack.post(f"/api/v1/audit/{audit_id}/revert", {"reason": "undo"})
     restored = window_until(stack, lambda w: all(w[v] > 0 for v in VERSIONS) and w["v3-shadow"] == 0)
     assert all(restored[v] > 0 for v in VERSIONS) and restored["v3-shadow"] == 0
     assert not (Path(stack.settings.rules_dir) / "virtualservices/bookinfo/reviews.yaml").exists()
@@ -121,7 +107,7 @@ def test_blue_green_switches_all_traffic_and_back_in_one_step(stack: Stack) -> N
     edits = traffic(stack, {"strategy": "blue-green", "version": "v1"})
     assert only("v1")(window_until(stack, only("v1")))
 
-    green = post(stack, "/api/v1/traffic/bookinfo/reviews",
+    green = stack.post("/api/v1/traffic/bookinfo/reviews",
                  {"strategy": "blue-green", "version": "v2", "versions": VERSIONS, "reason": "release"})  # fmt: skip
     edits += green["audit_ids"]
     assert only("v2")(window_until(stack, only("v2")))
@@ -136,7 +122,7 @@ def test_blue_green_switches_all_traffic_and_back_in_one_step(stack: Stack) -> N
     assert only("v1")(window_until(stack, only("v1")))
 
     for audit_id in reversed(edits):
-        post(stack, f"/api/v1/audit/{audit_id}/revert", {"reason": "undo"})
+        stack.post(f"/api/v1/audit/{audit_id}/revert", {"reason": "undo"})
     restored = window_until(stack, lambda w: all(w[v] > 0 for v in VERSIONS))
     assert all(restored[v] > 0 for v in VERSIONS)
     assert not (Path(stack.settings.rules_dir) / "virtualservices/bookinfo/reviews.yaml").exists()
