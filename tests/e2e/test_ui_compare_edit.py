@@ -28,6 +28,7 @@ pytestmark = pytest.mark.e2e
 TOKEN = "e2e-write-token"
 VERDICTS = {"NO_TRAFFIC", "INSUFFICIENT_DATA", "PASS", "MARGINAL", "FAIL", "CRITICAL", "ERROR", "NOT_COMPARABLE"}
 COMPARE = "/compare?namespace=bookinfo&service=reviews&baseline=v1&canary=v2&window=1m"
+WEIGHT_BUTTONS = "#cmp-weights button[id*=wt-action]"  # the weight form's own buttons, not the other strategies'
 REVIEWS_V2 = "/?node=bookinfo/reviews/v2&window=1m"
 Page = tuple[Any, Console]
 
@@ -94,7 +95,7 @@ def test_compare_page_shows_a_verdict_with_its_reason_and_both_columns(page: Pag
     for chart in ("cmp-rps", "cmp-success", "cmp-diff", "cmp-latency"):
         tab.wait_for_function(f"() => {{ const p = document.querySelector('#{chart} .js-plotly-plot');"
                               f" return p && p.data && p.data.length > 0; }}")  # fmt: skip
-    assert tab.is_visible("#cmp-weights-box") and tab.locator("#cmp-weights button").count() == 4
+    assert tab.is_visible("#cmp-weights-box") and tab.locator(WEIGHT_BUTTONS).count() == 4
     assert "v1" in tab.inner_text("#cmp-baseline") and "v2" in tab.inner_text("#cmp-canary")
     screenshot(tab, "compare")
     assert console.errors() == []
@@ -103,9 +104,9 @@ def test_compare_page_shows_a_verdict_with_its_reason_and_both_columns(page: Pag
 def test_weight_preview_shows_the_virtual_service_diff(page: Page, writer_url: str) -> None:
     tab, console = page
     tab.goto(writer_url + COMPARE)
-    tab.wait_for_selector("#cmp-weights button")
-    tab.locator("#cmp-weights button", has_text="Preview").click()
-    tab.wait_for_function("() => document.querySelector('#cmp-weight-result').innerText.length > 0")
+    tab.wait_for_selector(WEIGHT_BUTTONS)
+    tab.locator(WEIGHT_BUTTONS, has_text="Preview").click()
+    tab.wait_for_function("() => document.querySelector('#cmp-weight-result')?.innerText.length > 0")
     result = tab.inner_text("#cmp-weight-result")
     assert "weight" in result or "Diff" in result, result  # the API's diff (or its refusal, named)
     screenshot(tab, "compare-weights-preview")
@@ -130,11 +131,11 @@ def test_circuit_breaker_preview_apply_history_and_revert(page: Page, writer_url
     tab.locator("#panel-edit .cb-field", has_text="Reason").locator("input").fill("e2e: cap reviews connections")
     tab.locator("#panel-edit button", has_text="Apply").click()
     tab.wait_for_selector("#edit-result .cb-ok")
-    tab.wait_for_function("() => document.querySelector('#edit-history').innerText.includes('e2e: cap reviews')")
+    tab.wait_for_function("() => document.querySelector('#edit-history')?.innerText.includes('e2e: cap reviews')")
     screenshot(tab, "circuit-breaker-applied")
     tab.locator("#edit-history button", has_text="revert").first.click()
-    tab.wait_for_function("() => document.querySelector('#edit-history').innerText.includes('revert of #')")
-    tab.wait_for_function("() => document.querySelector('#edit-result').innerText.includes('Reverted')")
+    tab.wait_for_function("() => document.querySelector('#edit-history')?.innerText.includes('revert of #')")
+    tab.wait_for_function("() => document.querySelector('#edit-result')?.innerText.includes('Reverted')")
     screenshot(tab, "circuit-breaker-reverted")
     assert console.errors() == []
 
@@ -154,7 +155,7 @@ def test_a_viewer_sees_no_write_controls(page: Page, viewer_url: str) -> None:
 def test_choosing_service_and_versions_writes_the_url(page: Page, viewer_url: str) -> None:
     tab, console = page
     tab.goto(viewer_url + "/compare?window=1m")
-    tab.wait_for_function("() => document.querySelector('#cmp-error').innerText.includes('Choose')")
+    tab.wait_for_function("() => document.querySelector('#cmp-error')?.innerText.includes('Choose')")
     for control, value in (("cmp-namespace", "bookinfo"), ("cmp-service", "reviews"), ("cmp-baseline", "v1"),
                            ("cmp-canary", "v3")):  # fmt: skip
         tab.click(f"#{control}")

@@ -144,7 +144,7 @@ def test_a_snapshot_is_saved_listed_and_reopened_from_its_stored_topology(page: 
         tab.fill("#snap-title", "before the rollback")
         tab.fill("#snap-notes", "reviews-v2 fails")
         tab.click("#snap-save")
-        tab.wait_for_function("() => document.querySelector('#snap-status').innerText.includes('Saved')")
+        tab.wait_for_function("() => document.querySelector('#snap-status')?.innerText.includes('Saved')")
         post = next(r for r in api.requests if r.startswith("POST"))
         assert '"at": "2026-11-20T10:00:00Z"' in post and '"title": "before the rollback"' in post
         tab.goto(ui.url + "/snapshots")
@@ -156,7 +156,7 @@ def test_a_snapshot_is_saved_listed_and_reopened_from_its_stored_topology(page: 
         tab.wait_for_selector(".snapshot-banner")
         assert query_of(tab)["snapshot"] == "Sn4pSh0tReviewV2" and query_of(tab)["window"] == "5m"
         assert "reviews-v2 error spike" in tab.inner_text("#banner")
-        tab.wait_for_function("() => document.querySelector('.edge-table caption').innerText === '8 edges'")
+        tab.wait_for_function("() => document.querySelector('.edge-table caption')?.innerText === '8 edges'")
         screenshot(tab, "review-snapshot-reopened")
         with tab.expect_download() as download:
             tab.goto(ui.url + "/snapshots")
@@ -234,7 +234,7 @@ def test_real_api_snapshot_reopens_and_marks_the_charts(page: Page, review_stack
     tab.click("#snap-box summary")
     tab.fill("#snap-title", "reviews-v2 errors")
     tab.click("#snap-save")
-    tab.wait_for_function("() => document.querySelector('#snap-status').innerText.includes('Saved')")
+    tab.wait_for_function("() => document.querySelector('#snap-status')?.innerText.includes('Saved')")
     saved = stack.api("/api/v1/snapshots")["snapshots"]
     assert [s["title"] for s in saved] == ["reviews-v2 errors"] and saved[0]["namespaces"] == ["bookinfo"]
     tab.goto(url + "/snapshots")

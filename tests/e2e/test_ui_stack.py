@@ -87,11 +87,11 @@ def test_a_bad_filter_is_an_inline_error(page: Page, ui_url: str) -> None:
     wait_for_rows(tab, len(BOOKINFO_EDGES))
     tab.fill("#ctl-filter", "rsp>1 and")
     tab.press("#ctl-filter", "Enter")
-    tab.wait_for_function("() => document.querySelector('#filter-error').innerText.includes('unknown field')")
+    tab.wait_for_function("() => document.querySelector('#filter-error')?.innerText.includes('unknown field')")
     assert rows(tab) >= BOOKINFO_EDGES  # nothing hidden by a filter that does not parse
     tab.fill("#ctl-filter", "success<99")
     tab.press("#ctl-filter", "Enter")
-    tab.wait_for_function("() => document.querySelector('#filter-error').innerText === ''")
+    tab.wait_for_function("() => document.querySelector('#filter-error')?.innerText === ''")
     tab.wait_for_function("() => document.querySelectorAll('table.edge-table tbody tr').length < 7")
     assert (PP, V2) in rows(tab)
     screenshot(tab, "filtered")
