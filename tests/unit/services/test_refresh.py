@@ -53,6 +53,19 @@ async def test_viewers_share_one_build_and_one_serialisation(monkeypatch: pytest
     assert len(renders) == 2
 
 
+async def test_only_each_views_newest_answer_is_kept() -> None:
+    source = FakeMetricsSource(rates=bookinfo_rates())
+    clock = Clock()
+    svc = service(source, clock, refresh_s=10)
+    views = [live(), live(ns=frozenset({"bookinfo"}))]
+    for _ in range(3):  # three refreshes of two views: six answers built, two worth keeping
+        for view in views:
+            await svc.wire(view)
+        clock.now += 11
+    assert source.count("rates") == 3
+    assert sorted(str(key[0].namespaces) for key in svc._memo) == sorted(str(v.namespaces) for v in views)
+
+
 async def test_each_graph_type_and_window_is_its_own_view() -> None:
     source = FakeMetricsSource(rates=bookinfo_rates())
     svc = service(source, Clock())
