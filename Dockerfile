@@ -10,7 +10,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 RUN python -m venv /opt/observe
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY observe ./observe
 COPY dashboards ./dashboards
 # waitress: the production WSGI server `observe ui` uses when it is installed. Dash serves dashboards/assets

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import socket
 import time
 
 import aiohttp
@@ -227,11 +229,25 @@ async def test_an_app_name_sets_every_version(make_mesh: MeshFactory) -> None:
 
 
 async def test_fixed_ports_as_in_a_container(make_mesh: MeshFactory) -> None:
-    from observe.demo.prometheus import free_port
-
-    base = free_port()  # a free port; the next five are almost always free too on a quiet machine
+    base = _free_port_run(6)
     mesh = await make_mesh(port_base=base)
     assert [int(t.rsplit(":", 1)[1]) for t in mesh.scrape_targets] == list(range(base, base + 6))
     assert await _get(mesh.entry_url) == 200
     # in a container the mesh listens on 0.0.0.0 (accepted; not started here: tests stay on loopback)
     DemoMesh(MeshConfig(host="0.0.0.0", port_base=base))
+
+
+def _free_port_run(length: int, attempts: int = 50) -> int:
+    """The first of `length` consecutive loopback ports that are all free now (bounded tries)."""
+    from observe.demo.prometheus import free_port
+
+    for _ in range(attempts):
+        base = free_port()
+        with contextlib.ExitStack() as held:
+            try:
+                for port in range(base, base + length):
+                    held.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return base
+    raise RuntimeError(f"no {length} consecutive free ports in {attempts} tries")
