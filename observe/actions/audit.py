@@ -10,16 +10,14 @@ server and the CLI) safe to share one file.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import sqlite3
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from observe.actions.resources import Obj
+from observe.actions.sqlite_db import connection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -78,19 +76,8 @@ class AuditLog:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
+        with connection(self.path) as db:
             db.executescript(SCHEMA)
-
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """One connection per call, committed and closed on the way out."""
-        db = sqlite3.connect(self.path, timeout=10.0)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            with db:
-                yield db
-        finally:
-            db.close()
 
     async def record(self, entry: AuditEntry) -> int:
         return await asyncio.to_thread(self._insert, entry)
@@ -110,7 +97,7 @@ class AuditLog:
         return await asyncio.to_thread(self._select, "WHERE ts BETWEEN ? AND ?", (start, end), limit)
 
     def _insert(self, e: AuditEntry) -> int:
-        with self._connect() as db:
+        with connection(self.path) as db:
             cursor = db.execute(
                 "INSERT INTO audit (ts, actor, strategy, remote, action, target, result, reason, detail, before, "
                 "after, diff, reverts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -120,7 +107,7 @@ class AuditLog:
             return int(cursor.lastrowid or 0)
 
     def _select(self, where: str, args: tuple[Any, ...], limit: int) -> list[AuditEntry]:
-        with self._connect() as db:
+        with connection(self.path) as db:
             rows = db.execute(
                 "SELECT id, ts, actor, strategy, remote, action, target, result, reason, detail, before, after, "
                 f"diff, reverts FROM audit {where} ORDER BY id DESC LIMIT ?",  # `where` is a constant of this class

@@ -13,17 +13,15 @@ busy timeout).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
 import re
 import secrets
-import sqlite3
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from observe.actions.sqlite_db import connection
 from observe.errors import Conflict, NotFound, PayloadTooLarge
 
 FILE_NAME = "snapshots.sqlite3"
@@ -77,18 +75,8 @@ class SnapshotStore:
         directory = Path(data_dir)
         directory.mkdir(parents=True, exist_ok=True)
         self.path = str(directory / FILE_NAME)
-        with self._connect() as db:
+        with connection(self.path) as db:
             db.executescript(SCHEMA)
-
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10.0)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            with db:
-                yield db
-        finally:
-            db.close()
 
     async def save(self, summary: SnapshotSummary, document: dict[str, Any]) -> None:
         """Store `document` (which must carry summary.id; NaN and infinities become null)."""
@@ -119,7 +107,7 @@ class SnapshotStore:
         return [SnapshotSummary(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) for r in rows]
 
     def _insert(self, s: SnapshotSummary, text: str) -> None:
-        with self._connect() as db:
+        with connection(self.path) as db:
             db.execute("BEGIN IMMEDIATE")  # the count and the insert in one write transaction
             (count,) = db.execute("SELECT COUNT(*) FROM snapshots").fetchone()
             if count >= MAX_SNAPSHOTS:
@@ -132,5 +120,5 @@ class SnapshotStore:
             )
 
     def _query(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        with self._connect() as db:
+        with connection(self.path) as db:
             return db.execute(sql, args).fetchall()
