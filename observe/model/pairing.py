@@ -32,7 +32,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from observe.model.spans import Peer, SpanKind, SpanRecord
 
@@ -48,8 +48,7 @@ class PairKind(Enum):
     UNKNOWN_CALLER = "unknown_caller"  # a server span with no client: the caller is unknown
 
 
-@dataclass(frozen=True, slots=True)
-class PairedRequest:
+class PairedRequest(NamedTuple):  # one per request on the ingest path: a NamedTuple, as SpanRecord
     kind: PairKind
     trace_id: str
     client: SpanRecord | None

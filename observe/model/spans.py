@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
+from typing import NamedTuple
 
 from observe.model.ids import UNKNOWN
 from observe.model.nodes import split_service
@@ -106,8 +107,9 @@ class Resource:
         return cls(name, namespace, attrs.get("service.version") or "", workload)
 
 
-@dataclass(frozen=True, slots=True)
-class SpanRecord:
+# A NamedTuple, like the metric samples (model.samples): one per span on the ingest path, where a frozen
+# dataclass's __init__ (one object.__setattr__ per field) cost ~4 µs of a ~20 µs span budget at 50,000 spans/s.
+class SpanRecord(NamedTuple):
     """One span. Ids are lowercase hex (trace 32 chars, span 16); times in unix seconds / milliseconds."""
 
     trace_id: str

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from observe.model.pairing import PairedRequest, Pairer, PairKind
@@ -163,8 +161,8 @@ def test_duplicates_are_ignored() -> None:
 
 def test_producer_consumer_pair_like_client_server() -> None:
     pairer = Pairer()
-    pairer.add(replace(client(), kind=SpanKind.PRODUCER), now=0)
-    (request,) = pairer.add(replace(server(), kind=SpanKind.CONSUMER), now=0)
+    pairer.add(client()._replace(kind=SpanKind.PRODUCER), now=0)
+    (request,) = pairer.add(server()._replace(kind=SpanKind.CONSUMER), now=0)
     assert request.kind is PairKind.PAIRED
 
 

@@ -20,7 +20,7 @@ CLIENT = SpanRecord(
     peer=Peer("reviews", "bookinfo", "v2", FQDN), operation="op", start_s=100.0, duration_ms=12.0,
     status_code=200, error=False,
 )  # fmt: skip
-SERVER = replace(CLIENT, span_id="0000000000000051", parent_id="00000000000000c1", kind=SpanKind.SERVER,
+SERVER = CLIENT._replace(span_id="0000000000000051", parent_id="00000000000000c1", kind=SpanKind.SERVER,
                  service="reviews", version="v2", workload="reviews-v2", peer=None)  # fmt: skip
 METRIC_EDGE = EdgeLabels(
     source=Workload("bookinfo", "productpage-v1", "productpage", "v1"),
@@ -59,9 +59,9 @@ def test_virtual_peer_is_the_service_node_metrics_use_for_unanswered_requests(gr
 
 
 def test_virtual_peer_outside_the_cluster_or_without_peer() -> None:
-    external = PairedRequest.unanswered(replace(CLIENT, peer=Peer("api.example.com")))
+    external = PairedRequest.unanswered(CLIENT._replace(peer=Peer("api.example.com")))
     assert edge_key(external, GraphType.APP)[1] == NodeKey(NodeKind.SERVICE, UNKNOWN, service="api.example.com")
-    nobody = PairedRequest.unanswered(replace(CLIENT, peer=None))
+    nobody = PairedRequest.unanswered(CLIENT._replace(peer=None))
     assert edge_key(nobody, GraphType.APP)[1] == NodeKey(NodeKind.SERVICE, UNKNOWN, service=UNKNOWN)
 
 
@@ -77,13 +77,13 @@ def test_unknown_caller_is_the_unknown_node(graph: GraphType) -> None:
 
 def test_service_graph_uses_the_called_service_name() -> None:
     # the app label differs from the Kubernetes service it is reached through
-    request = PairedRequest.paired(CLIENT, [replace(SERVER, service="reviews-app")])
+    request = PairedRequest.paired(CLIENT, [SERVER._replace(service="reviews-app")])
     assert edge_key(request, GraphType.SERVICE)[1].id == "bookinfo/svc/reviews"
     assert edge_key(request, GraphType.APP)[1].id == "bookinfo/reviews-app"
 
 
 def test_span_without_workload_is_named_by_its_app_on_the_workload_graph() -> None:
-    request = PairedRequest.paired(replace(CLIENT, peer=None), [replace(SERVER, workload=UNKNOWN)])
+    request = PairedRequest.paired(CLIENT._replace(peer=None), [SERVER._replace(workload=UNKNOWN)])
     endpoint = destination_endpoint(request)
     assert endpoint == Endpoint(EndpointKind.WORKLOAD, "bookinfo", "reviews", "v2", "", "reviews", "bookinfo")
     assert node_for(endpoint, GraphType.WORKLOAD).id == "bookinfo/wl/reviews"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,14 +18,14 @@ CLIENT = SpanRecord(
     peer=Peer("reviews", "bookinfo", "", "reviews.bookinfo.svc.cluster.local"), operation="op", start_s=0.0,
     duration_ms=1.0, status_code=200, error=False,
 )  # fmt: skip
-SERVER = replace(CLIENT, span_id="0000000000000051", parent_id="00000000000000c1", kind=SpanKind.SERVER,
+SERVER = CLIENT._replace(span_id="0000000000000051", parent_id="00000000000000c1", kind=SpanKind.SERVER,
                  service="reviews", version="v2", workload="reviews-v2", peer=None)  # fmt: skip
 
 
 def request(i: int, start_s: float, latency_ms: float, *, version: str = "v2", error: bool = False) -> PairedRequest:
-    client = replace(CLIENT, trace_id=f"{i + 1:032x}", start_s=start_s, duration_ms=latency_ms, error=error,
+    client = CLIENT._replace(trace_id=f"{i + 1:032x}", start_s=start_s, duration_ms=latency_ms, error=error,
                      status_code=503 if error else 200)  # fmt: skip
-    return PairedRequest.paired(client, [replace(SERVER, trace_id=client.trace_id, version=version,
+    return PairedRequest.paired(client, [SERVER._replace(trace_id=client.trace_id, version=version,
                                                  workload=f"reviews-{version}")])  # fmt: skip
 
 
