@@ -160,11 +160,3 @@ def add_node(graph: nx.DiGraph, key: NodeKey) -> None:
         graph.add_node(key.id, key=key, workloads=set())
     if key.workload:
         graph.nodes[key.id]["workloads"].add(key.workload)
-
-
-def node_rates(topology: Topology, node_id: str) -> Mapping[str, float]:
-    g = topology.graph
-    return {
-        "rps_in": sum(topology.edge_stats(s, node_id).rps for s, _ in g.in_edges(node_id)),
-        "rps_out": sum(topology.edge_stats(node_id, t).rps for _, t in g.out_edges(node_id)),
-    }

@@ -7,12 +7,14 @@ and stable between refreshes. Absent values are null, never NaN or Infinity (whi
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from observe.model.edge_stats import EdgeStats, Percentile
+from observe.model.edge_stats import EdgeStats, Health, Percentile, Shares
 from observe.model.merge import disagreements
 from observe.model.readiness import node_readiness
-from observe.model.topology import Topology, node_rates
+from observe.model.topology import Topology
 from observe.model.trace_stats import EdgeTraceStats
 
 QUANTILE_FIELDS = {0.5: "p50", 0.95: "p95", 0.99: "p99"}
@@ -57,20 +59,19 @@ def _round(value: float | None, digits: int) -> float | None:
     return round(value, digits) if value is not None and math.isfinite(value) else None
 
 
-def _percentile_fields(stats: EdgeStats) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for q, name in QUANTILE_FIELDS.items():
-        p: Percentile | None = stats.percentiles.get(q)
-        out[f"{name}_ms"] = _round(p.value_ms, 3) if p else None
-        out[f"{name}_bounds_ms"] = [p.lower_ms, _round(p.upper_ms, 3)] if p else None
-        if name == "p99":
-            out["p99_overflow"] = bool(p and p.overflow)
-    return out
+_PERCENTILE_KEYS = tuple((q, f"{name}_ms", f"{name}_bounds_ms") for q, name in QUANTILE_FIELDS.items())
 
 
-def edge_to_wire(topology: Topology, source: str, target: str) -> dict[str, Any]:
-    stats = topology.edge_stats(source, target)
-    shares = stats.shares()
+def _percentile_fields(edge: dict[str, Any], percentiles: Mapping[float, Percentile]) -> None:
+    for q, value_key, bounds_key in _PERCENTILE_KEYS:
+        p = percentiles.get(q)
+        edge[value_key] = _round(p.value_ms, 3) if p else None
+        edge[bounds_key] = [p.lower_ms, _round(p.upper_ms, 3)] if p else None
+    p99 = percentiles.get(0.99)
+    edge["p99_overflow"] = bool(p99 and p99.overflow)
+
+
+def edge_to_wire(topology: Topology, source: str, target: str, stats: EdgeStats, shares: Shares) -> dict[str, Any]:
     edge: dict[str, Any] = {
         "source": source,
         "target": target,
@@ -81,7 +82,7 @@ def edge_to_wire(topology: Topology, source: str, target: str) -> dict[str, Any]
         "rate_4xx": _round(shares.rate_4xx, 5),
         "no_response_rate": _round(shares.no_response_rate, 5),
     }
-    edge.update(_percentile_fields(stats))
+    _percentile_fields(edge, stats.percentiles)
     edge["responses"] = {code: _round(v, 4) for code, v in sorted(stats.responses.items())}
     edge["flags"] = {flag: _round(v, 4) for flag, v in sorted(stats.flags.items())}
     edge["reporters"] = sorted(r.value for r in stats.reporters)
@@ -114,9 +115,17 @@ def _trace_to_wire(trace: EdgeTraceStats, window_s: float) -> dict[str, Any]:
     }
 
 
-def node_to_wire(topology: Topology, node_id: str) -> WireNode:
+@dataclass(slots=True)
+class _NodeTotals:
+    """What a node's wire entry needs from its edges, summed during the one pass over them."""
+
+    rps_in: float = 0.0
+    rps_out: float = 0.0
+    health: Health = Health.IDLE  # the worst inbound edge's (Topology.node_health)
+
+
+def node_to_wire(topology: Topology, node_id: str, totals: _NodeTotals) -> WireNode:
     key = topology.node_key(node_id)
-    rates = node_rates(topology, node_id)
     workloads = sorted(topology.graph.nodes[node_id]["workloads"])
     return WireNode(
         id=node_id,
@@ -127,20 +136,34 @@ def node_to_wire(topology: Topology, node_id: str) -> WireNode:
         workload=key.workload if len(workloads) <= 1 else "",
         workloads=workloads,
         service=key.service,
-        health=topology.node_health(node_id).value,
-        rps_in=round(rates["rps_in"], 4),
-        rps_out=round(rates["rps_out"], 4),
+        health=totals.health.value,
+        rps_in=round(totals.rps_in, 4),
+        rps_out=round(totals.rps_out, 4),
         readiness=[WireReadiness(problem=r.problem, fix=r.fix) for r in node_readiness(topology, node_id)],
     )
 
 
 def topology_to_wire(topology: Topology) -> WireTopology:
+    """One pass over the edges, which also sums each node's rates and finds its health: asking the graph per
+    node for its edges again (as Topology.node_health does) cost about a quarter of the answer at 10,000 edges."""
+    totals = {node: _NodeTotals() for node in topology.graph.nodes}
+    edges = []
+    classify = topology.thresholds.classify
+    for source, target, stats in sorted(topology.graph.edges(data="stats")):  # (source, target) is unique
+        shares = stats.shares()
+        edges.append(edge_to_wire(topology, source, target, stats, shares))
+        totals[source].rps_out += stats.rps
+        callee = totals[target]
+        callee.rps_in += stats.rps
+        health = classify(stats.rps, shares.success_rate)
+        if health.rank > callee.health.rank:
+            callee.health = health
     return WireTopology(
         as_of=topology.as_of,
         window_s=topology.window_s,
         graph=topology.graph_type.value,
         stale=topology.stale,
         missing=[WireMissing(source=m.source, error=m.error) for m in topology.missing],
-        nodes=[node_to_wire(topology, n) for n in sorted(topology.graph.nodes)],
-        edges=[edge_to_wire(topology, s, t) for s, t in sorted(topology.graph.edges)],
+        nodes=[node_to_wire(topology, n, totals[n]) for n in sorted(totals)],
+        edges=edges,
     )

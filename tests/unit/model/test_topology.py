@@ -120,6 +120,19 @@ def test_wire_shape() -> None:
     assert node["workload"] == "reviews-v2" and node["rps_in"] == 3.0 and node["rps_out"] == 3.0
 
 
+@pytest.mark.parametrize("graph", list(GraphType))
+def test_wire_nodes_agree_with_the_model(graph: GraphType) -> None:
+    """The wire sums node rates and health in its one pass over the edges: the same as asking the model."""
+    topo = build(graph)
+    g = topo.graph
+    for node in topology_to_wire(topo)["nodes"]:
+        n = node["id"]
+        assert node["health"] == topo.node_health(n).value
+        assert node["rps_in"] == pytest.approx(sum(topo.edge_stats(s, n).rps for s, _ in g.in_edges(n)), abs=1e-4)
+        assert node["rps_out"] == pytest.approx(sum(topo.edge_stats(n, t).rps for _, t in g.out_edges(n)), abs=1e-4)
+    assert {n["health"] for n in topology_to_wire(topo)["nodes"]} >= {"idle", "healthy"}
+
+
 def test_node_identity_ignores_workload_for_app_nodes() -> None:
     a = NodeKey(NodeKind.APP, "ns", app="a", version="v1", workload="a-v1")
     b = NodeKey(NodeKind.APP, "ns", app="a", version="v1", workload="a-v1-canary")
