@@ -286,8 +286,9 @@ def markdown(r: dict[str, Any]) -> str:
 
 LIMITS = """## What limits each figure
 
-- Parse: about half is the standard library's JSON decoding of Prometheus's answers (the percentile answer
-  repeats the identity labels for each of the three quantiles); the rest is one Python step per sample
+- Parse: about half is decoding Prometheus's JSON answers into Python objects (the percentile answer repeats
+  the identity labels for each of the three quantiles; orjson is only ~15 % faster at it, the cost is the
+  objects); the rest is one Python step per sample
   (label tuples interned per edge, NamedTuple samples). Grows with samples (edges × codes + 3 × edges).
 - Build: one Python step per sample (grouping by the interned edge object, a bucket bisection per
   percentile) and per edge (an EdgeStats with its dicts, networkx's adjacency entries), plus the garbage
@@ -299,10 +300,12 @@ LIMITS = """## What limits each figure
   wire JSON in Python (threads, so the event loop keeps running, but they share the GIL); on a shared 2-core
   machine the tail (p95) is mostly waiting for a core.
 - Event-loop lag: the CPU work (parse, build, wire and its JSON) runs in threads, but they hold the GIL in 5 ms
-  slices, so on 2 busy cores the loop still waits for them now and then.
+  slices, and a single C call holds it for its whole length (decoding a 3 MB answer: ~37 ms), so on 2 busy
+  cores the loop still waits for them now and then. Only a worker process would take these off it.
 - P99: Prometheus's own rate() over every bucket series (buckets × edges × codes); the recording rule reads
   pre-aggregated bucket rates (one pod per workload here, so it saves less than on a real mesh).
-- Memory: the snapshot's samples, the graph and the memoised wire answers (up to 64), all Python objects.
+- Memory: the snapshot's samples, and per view its newest answer (the wire dict and its JSON bytes), all
+  Python objects; answers for older snapshots are dropped when a view's next one is built.
 - 50 viewers: queries stay one set per refresh (the shared refresh); the API's latency is CPU: each distinct
   (graph, namespaces) answer is built and serialised per snapshot, on the same 2 cores as Prometheus.
 - OTLP ingest: protobuf decoding (upb) then one Python step per span for pairing and the sketches; JSON
