@@ -71,7 +71,9 @@ def _percentile_fields(edge: dict[str, Any], percentiles: Mapping[float, Percent
     edge["p99_overflow"] = bool(p99 and p99.overflow)
 
 
-def edge_to_wire(topology: Topology, source: str, target: str, stats: EdgeStats, shares: Shares) -> dict[str, Any]:
+def edge_to_wire(
+    topology: Topology, source: str, target: str, stats: EdgeStats, shares: Shares, health: Health
+) -> dict[str, Any]:
     edge: dict[str, Any] = {
         "source": source,
         "target": target,
@@ -94,7 +96,7 @@ def edge_to_wire(topology: Topology, source: str, target: str, stats: EdgeStats,
     edge["trace"] = _trace_to_wire(trace, topology.trace_window_s) if trace else None
     edge["seen_by"] = [name for name, seen in (("metrics", in_metrics), ("traces", trace is not None)) if seen]
     edge["disagreements"] = [{"kind": d.kind, "message": d.message} for d in disagreements(stats, trace)]
-    edge["health"] = topology.thresholds.classify(stats.rps, shares.success_rate).value if in_metrics else "unknown"
+    edge["health"] = health.value if in_metrics else "unknown"
     if not in_metrics:  # never show a zero rate for an edge metrics did not see
         for name in ("rps", "success_rate", "error_rate_5xx", "rate_4xx", "no_response_rate"):
             edge[name] = None
@@ -151,11 +153,11 @@ def topology_to_wire(topology: Topology) -> WireTopology:
     classify = topology.thresholds.classify
     for source, target, stats in sorted(topology.graph.edges(data="stats")):  # (source, target) is unique
         shares = stats.shares()
-        edges.append(edge_to_wire(topology, source, target, stats, shares))
+        health = classify(stats.rps, shares.success_rate)
+        edges.append(edge_to_wire(topology, source, target, stats, shares, health))
         totals[source].rps_out += stats.rps
         callee = totals[target]
         callee.rps_in += stats.rps
-        health = classify(stats.rps, shares.success_rate)
         if health.rank > callee.health.rank:
             callee.health = health
     return WireTopology(
