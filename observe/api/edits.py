@@ -75,6 +75,11 @@ def typed(body: dict[str, Any], name: str, kind: type | tuple[type, ...], defaul
     return value
 
 
+def write_options(body: dict[str, Any]) -> dict[str, Any]:
+    """The `reason` and `dry_run` every write takes, as keyword arguments for the service."""
+    return {"reason": typed(body, "reason", str, "") or "", "dry_run": bool(typed(body, "dry_run", bool, False))}
+
+
 def policy_change(body: dict[str, Any]) -> PolicyChange:
     return PolicyChange(preset=typed(body, "preset", str, None), values=typed(body, "spec", dict, None) or {},
                         subset=typed(body, "subset", str, None))  # fmt: skip
@@ -108,7 +113,7 @@ class EditHandlers:
         body = await read_json_object(request, EDIT_FIELDS)
         result = await self.service.edit_destination_rule(
             request.match_info["namespace"], request.match_info["host"], policy_change(body), actor,
-            reason=typed(body, "reason", str, "") or "", dry_run=bool(typed(body, "dry_run", bool, False)),
+            **write_options(body),
         )  # fmt: skip
         return web.json_response(result.to_wire())
 
@@ -124,9 +129,8 @@ class EditHandlers:
         if not raw.isdecimal():
             raise BadQuery(f"invalid audit id {raw[:20]!r}", field="id")
         body = await read_json_object(request, REVERT_FIELDS, required=False)
-        result = await self.service.revert(int(raw), actor, reason=typed(body, "reason", str, "") or "",
-                                           force=bool(typed(body, "force", bool, False)),
-                                           dry_run=bool(typed(body, "dry_run", bool, False)))  # fmt: skip
+        force = bool(typed(body, "force", bool, False))
+        result = await self.service.revert(int(raw), actor, force=force, **write_options(body))
         return web.json_response(result.to_wire())
 
 

@@ -24,7 +24,7 @@ from observe.actions.audit import Actor
 from observe.actions.traffic import TrafficChange
 from observe.actions.traffic_match import RequestMatch
 from observe.api.auth import WriteAuth
-from observe.api.edits import EditHandlers, read_json_object, typed
+from observe.api.edits import EditHandlers, read_json_object, typed, write_options
 from observe.errors import InvalidEdit, NotFound
 from observe.services.traffic import TrafficService
 
@@ -67,7 +67,7 @@ class TrafficHandlers:
         body = await read_json_object(request, TRAFFIC_FIELDS)
         result = await self.service.edit(
             request.match_info["namespace"], request.match_info["service"], traffic_change(body), actor,
-            reason=typed(body, "reason", str, "") or "", dry_run=bool(typed(body, "dry_run", bool, False)),
+            **write_options(body),
         )  # fmt: skip
         return web.json_response(result.to_wire())
 

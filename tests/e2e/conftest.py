@@ -6,9 +6,10 @@ bounded; every server listens on 127.0.0.1 only. Screenshots go to test-artifact
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from dashboards.app import create_app
 from observe.demo.mesh import Fault, MeshConfig
 from observe.settings import Settings
+from tests.e2e.fake_api import FakeApi
 from tests.e2e.ui_server import UiServer
 from tests.integration.stack import Stack
 from tests.integration.test_topology import BOOKINFO_EDGES
@@ -78,25 +80,44 @@ def _warmed_up(stack: Stack) -> bool:
     return seen >= BOOKINFO_EDGES
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    """The real demo stack (demo mesh + Prometheus + observe API), 20% HTTP 500 from reviews-v2, warmed up until
-    metrics show every Bookinfo edge (bounded)."""
+@contextlib.contextmanager
+def warm_stack(settings: Settings) -> Iterator[Stack]:
+    """The real demo stack (demo mesh + Prometheus + observe API with `settings`), 20% HTTP 500 from reviews-v2,
+    warmed up until metrics show every Bookinfo edge (bounded), then a few more scrapes so that series have
+    several points."""
     if shutil.which("prometheus") is None:
         pytest.skip("the prometheus binary is not installed (make system-deps)")
     config = MeshConfig(rps=20.0, seed=7, faults={"reviews-v2": Fault(error_ratio=REVIEWS_V2_ERRORS)})
-    # percentiles every 5 s (not 30 s): the table's P50/P95/P99 are filled when the tests look
-    running = Stack(config, settings=Settings(percentile_refresh="5s")).start()
+    running = Stack(config, settings=settings).start()
     try:
         deadline = time.monotonic() + WARM_UP_S
         while not _warmed_up(running):
             if time.monotonic() > deadline:
                 pytest.fail(f"the demo stack showed no metrics for every Bookinfo edge within {WARM_UP_S:g} s")
             time.sleep(1)
-        time.sleep(6)  # a few more scrapes, so the side panel's series have several points
+        time.sleep(6)
         yield running
     finally:
         running.stop()
+
+
+@contextlib.contextmanager
+def served_ui(answer: Callable[[], dict[str, Any]]) -> Iterator[tuple[FakeApi, str]]:
+    """A stand-in API giving `answer()` for the topology, and the UI in front of it: (api, UI url)."""
+    api = FakeApi(answer).start()
+    ui = UiServer(create_app(api.url)).start()
+    try:
+        yield api, ui.url
+    finally:
+        ui.stop()
+        api.stop()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    # percentiles every 5 s (not 30 s): the table's P50/P95/P99 are filled when the tests look
+    with warm_stack(Settings(percentile_refresh="5s")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from dashboards.app import create_app
-from tests.e2e.conftest import Console, screenshot
+from tests.e2e.conftest import Console, screenshot, served_ui
 from tests.e2e.fake_api import FakeApi, _json, fixture
 from tests.e2e.ui_server import UiServer
 
@@ -25,13 +25,8 @@ STYLE = "(id) => { const e = window.cy.getElementById(id); return e.empty() ? nu
 @pytest.fixture(scope="module")
 def ui() -> Iterator[str]:
     topology = fixture("topology_security.json")
-    api = FakeApi(lambda: copy.deepcopy(topology)).start()
-    server = UiServer(create_app(api.url)).start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
-        api.stop()
+    with served_ui(lambda: copy.deepcopy(topology)) as (_, url):
+        yield url
 
 
 def test_table_says_the_security_and_the_graph_draws_mirrors_dashed(page: Page, ui: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,9 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from dashboards.app import create_app
-from observe.demo.mesh import Fault, MeshConfig
 from observe.settings import Settings
-from tests.e2e.conftest import REVIEWS_V2_ERRORS, WARM_UP_S, Console, _warmed_up, screenshot
+from tests.e2e.conftest import Console, screenshot, served_ui, warm_stack
 from tests.e2e.fake_api import FakeApi, fixture
 from tests.e2e.ui_server import UiServer
 from tests.integration.stack import Stack
@@ -42,13 +40,8 @@ def flickering() -> Any:
 
 @pytest.fixture
 def served() -> Iterator[tuple[FakeApi, str]]:
-    api = FakeApi(flickering()).start()
-    ui = UiServer(create_app(api.url)).start()
-    try:
-        yield api, ui.url
-    finally:
-        ui.stop()
-        api.stop()
+    with served_ui(flickering()) as running:
+        yield running
 
 
 def query_of(tab: Any) -> dict[str, str]:
@@ -134,11 +127,9 @@ def test_the_diff_view_ranks_the_changes(page: Page, served: tuple[FakeApi, str]
 def test_a_snapshot_is_saved_listed_and_reopened_from_its_stored_topology(page: Page) -> None:
     live = fixture("topology_bookinfo.json")
     live["edges"] = live["edges"][:2]  # today's mesh differs from the snapshot's: reopening must not ask it
-    api = FakeApi(lambda: copy.deepcopy(live)).start()
-    ui = UiServer(create_app(api.url)).start()
     tab, console = page
-    try:
-        tab.goto(ui.url + f"/?at={AT}&window=5m")
+    with served_ui(lambda: copy.deepcopy(live)) as (api, url):
+        tab.goto(url + f"/?at={AT}&window=5m")
         tab.wait_for_selector("#snap-box:not([hidden])")
         tab.click("#snap-box summary")
         tab.fill("#snap-title", "before the rollback")
@@ -147,7 +138,7 @@ def test_a_snapshot_is_saved_listed_and_reopened_from_its_stored_topology(page: 
         tab.wait_for_function("() => document.querySelector('#snap-status')?.innerText.includes('Saved')")
         post = next(r for r in api.requests if r.startswith("POST"))
         assert '"at": "2026-11-20T10:00:00Z"' in post and '"title": "before the rollback"' in post
-        tab.goto(ui.url + "/snapshots")
+        tab.goto(url + "/snapshots")
         tab.wait_for_selector(".snapshot-table tbody tr")
         assert tab.locator(".snapshot-table tbody tr").count() == 2
         assert "before the rollback" in tab.inner_text(".snapshot-table")
@@ -159,12 +150,9 @@ def test_a_snapshot_is_saved_listed_and_reopened_from_its_stored_topology(page: 
         tab.wait_for_function("() => document.querySelector('.edge-table caption')?.innerText === '8 edges'")
         screenshot(tab, "review-snapshot-reopened")
         with tab.expect_download() as download:
-            tab.goto(ui.url + "/snapshots")
+            tab.goto(url + "/snapshots")
             tab.click(".snapshot-table tbody tr:last-child >> text=report (HTML)")
         assert download.value.suggested_filename == "snapshot-Sn4pSh0tReviewV2.html"
-    finally:
-        ui.stop()
-        api.stop()
     assert console.errors() == []
 
 
@@ -202,26 +190,14 @@ def test_edits_and_snapshots_are_marked_on_the_side_panel_charts(page: Page, ser
 @pytest.fixture(scope="module")
 def review_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str]]:
     """The demo stack with snapshots on (a data dir), warmed up until metrics show every Bookinfo edge."""
-    if shutil.which("prometheus") is None:
-        pytest.skip("the prometheus binary is not installed (make system-deps)")
     data = tmp_path_factory.mktemp("observe-data")
     settings = Settings(percentile_refresh="5s", data_dir=str(data), audit_db=str(data / "audit.sqlite3"))
-    config = MeshConfig(rps=20.0, seed=7, faults={"reviews-v2": Fault(error_ratio=REVIEWS_V2_ERRORS)})
-    running = Stack(config, settings=settings).start()
-    ui = None
-    try:
-        deadline = time.monotonic() + WARM_UP_S
-        while not _warmed_up(running):
-            if time.monotonic() > deadline:
-                pytest.fail(f"the demo stack showed no metrics for every Bookinfo edge within {WARM_UP_S:g} s")
-            time.sleep(1)
-        time.sleep(6)  # a few more scrapes: the snapshot's series have several points
+    with warm_stack(settings) as running:
         ui = UiServer(create_app(running.api_url)).start()
-        yield running, ui.url
-    finally:
-        if ui is not None:
+        try:
+            yield running, ui.url
+        finally:
             ui.stop()
-        running.stop()
 
 
 def test_real_api_snapshot_reopens_and_marks_the_charts(page: Page, review_stack: tuple[Stack, str]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from dashboards.app import create_app
-from tests.e2e.conftest import ARTIFACTS, Console, screenshot
+from tests.e2e.conftest import ARTIFACTS, Console, screenshot, served_ui
 from tests.e2e.fake_api import FakeApi, fixture
 from tests.e2e.measure_render import measure
 from tests.e2e.ui_server import UiServer
@@ -36,13 +36,8 @@ def hostile_topology() -> dict[str, Any]:
 @pytest.fixture
 def served(request: pytest.FixtureRequest) -> Iterator[tuple[FakeApi, str]]:
     topology = getattr(request, "param", None) or fixture("topology_bookinfo.json")
-    api = FakeApi(lambda: copy.deepcopy(topology)).start()
-    ui = UiServer(create_app(api.url)).start()
-    try:
-        yield api, ui.url
-    finally:
-        ui.stop()
-        api.stop()
+    with served_ui(lambda: copy.deepcopy(topology)) as running:
+        yield running
 
 
 @pytest.mark.parametrize("served", [synthetic_topology(300, 1000)], indirect=True)

@@ -46,13 +46,6 @@ async def fake() -> AsyncIterator[FakeKubeAPI]:
 
 
 @pytest.fixture
-async def applier(fake: FakeKubeAPI) -> AsyncIterator[KubeApplier]:
-    kube = KubeApplier(KubeConfig(server=fake.url, token=fake.token, origin="test"))
-    yield kube
-    await kube.close()
-
-
-@pytest.fixture
 def service(applier: KubeApplier, tmp_path: Path) -> EditService:
     return EditService(applier, AuditLog(tmp_path / "audit.sqlite3"), clock=lambda: 1000.0)
 

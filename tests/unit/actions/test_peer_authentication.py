@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from observe.actions.files import RulesDirectory
-from observe.actions.kube import KubeApplier, KubeConfig
+from observe.actions.kube import KubeApplier
 from observe.actions.peer_authentication import resolve
 from observe.actions.resources import KINDS, PEER_AUTHENTICATION, ObjectRef
 from observe.errors import InvalidEdit, SourceUnavailable
@@ -140,13 +140,6 @@ async def fake() -> AsyncIterator[FakeKubeAPI]:
                     pa("bookinfo", "ratings", "DISABLE", selector={"app": "ratings"})):  # fmt: skip
             api.put(obj)
         yield api
-
-
-@pytest.fixture
-async def applier(fake: FakeKubeAPI) -> AsyncIterator[KubeApplier]:
-    kube = KubeApplier(KubeConfig(server=fake.url, token=fake.token, origin="test"))
-    yield kube
-    await kube.close()
 
 
 async def test_kube_applier_lists_namespaced_and_cluster_wide(fake: FakeKubeAPI, applier: KubeApplier) -> None:

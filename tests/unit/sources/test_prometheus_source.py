@@ -4,8 +4,10 @@ the answers a real Prometheus gives only under load or failure: 503 timeout, 400
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +44,17 @@ class FakePrometheusHTTP:
         return app
 
 
-async def serve(fake: FakePrometheusHTTP) -> tuple[TestServer, PrometheusSource]:
+@contextlib.asynccontextmanager
+async def serving(fake: FakePrometheusHTTP) -> AsyncIterator[PrometheusSource]:
+    """A PrometheusSource pointed at `fake`, served on loopback; both closed on the way out."""
     server = TestServer(fake.app(), host="127.0.0.1")
     await server.start_server()
-    return server, PrometheusSource(str(server.make_url("")))
+    source = PrometheusSource(str(server.make_url("")))
+    try:
+        yield source
+    finally:
+        await source.close()
+        await server.close()
 
 
 def fixture(name: str) -> Any:
@@ -54,13 +63,9 @@ def fixture(name: str) -> Any:
 
 async def test_query_sends_time_and_server_timeout_and_parses() -> None:
     fake = FakePrometheusHTTP(body=fixture("rates-vector.json"))
-    server, source = await serve(fake)
-    try:
+    async with serving(fake) as source:
         samples = await source.query("up", at=1795414065.25, timeout_s=5)
         assert await source.ready(1)
-    finally:
-        await source.close()
-        await server.close()
     assert fake.params == [{"query": "up", "time": "1795414065.250", "timeout": "5s"}]
     assert samples and all(s.labels.get("reporter") in ("source", "destination") for s in samples)
 
@@ -73,25 +78,17 @@ async def test_query_sends_time_and_server_timeout_and_parses() -> None:
 ])  # fmt: skip
 async def test_prometheus_errors_are_reported_in_words_without_retry(status: int, body: Any, words: str) -> None:
     fake = FakePrometheusHTTP(status=status, body=body)
-    server, source = await serve(fake)
-    try:
+    async with serving(fake) as source:
         with pytest.raises(SourceUnavailable) as err:
             await source.query("up", at=1.0, timeout_s=5)
-    finally:
-        await source.close()
-        await server.close()
     assert err.value.source == "prometheus" and words in err.value.message
     assert len(fake.params) == 1  # the client's default would have retried a timed-out query 3 times
 
 
 async def test_slow_prometheus_times_out() -> None:
-    server, source = await serve(FakePrometheusHTTP(body=fixture("rates-vector.json"), delay_s=3))
-    try:
+    async with serving(FakePrometheusHTTP(body=fixture("rates-vector.json"), delay_s=3)) as source:
         with pytest.raises(SourceUnavailable, match=r"timeout after 0\.5s"):
             await source.query("up", at=1.0, timeout_s=0.5)
-    finally:
-        await source.close()
-        await server.close()
 
 
 async def test_dead_prometheus_is_named() -> None:
@@ -130,13 +127,9 @@ async def test_a_refused_query_is_told_apart_from_a_failing_prometheus(
     status: int, body: Any, rejected: bool, hint: str | None
 ) -> None:
     """4xx: Prometheus is up and refused this query (QueryRejected, no backoff); 5xx: it is failing."""
-    server, source = await serve(FakePrometheusHTTP(status=status, body=body))
-    try:
+    async with serving(FakePrometheusHTTP(status=status, body=body)) as source:
         with pytest.raises(SourceUnavailable) as err:
             await source.query("up", at=1.0, timeout_s=5)
-    finally:
-        await source.close()
-        await server.close()
     assert isinstance(err.value, QueryRejected) is rejected
     assert hint is None or hint in err.value.message
 
