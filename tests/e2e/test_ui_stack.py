@@ -122,7 +122,10 @@ def test_traces_page_shows_a_waterfall(page: Page, ui_url: str) -> None:
     tab.wait_for_function("() => document.querySelectorAll('#waterfall .barlayer .point').length >= 2")
     assert "service" in tab.inner_text("#span-details") and "productpage" in tab.inner_text("#span-details")
     bars = tab.locator("#waterfall .barlayer .point path")
-    bars.nth(bars.count() - 1).click(force=True)  # a child span: its details replace the root's
+    # The lowest bar is the last row, a child span (rows are depth-first from the root at the top). Not the last
+    # bar in the DOM: bars are grouped by status, so with an error on the root that one is the root's.
+    tops = bars.evaluate_all("paths => paths.map(p => p.getBoundingClientRect().top)")
+    bars.nth(tops.index(max(tops))).click(force=True)  # its details replace the root's
     tab.wait_for_function("() => !document.querySelector('#span-details').innerText.includes('– (root)')")
     screenshot(tab, "traces")
     assert console.errors() == []
