@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Coroutine
@@ -34,6 +35,7 @@ class Stack:
     mesh: DemoMesh | None = None
     prometheus: PrometheusProcess | None = None
     api_url: str = ""
+    scraping_since: float = 0.0  # wall clock when Prometheus was up: no sample of the mesh is older
     _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
@@ -60,6 +62,7 @@ class Stack:
                                             scrape_interval_s=self.scrape_interval_s, port=prometheus_port,
                                             rule_files=self.rule_files)  # fmt: skip
         await self.prometheus.start()
+        self.scraping_since = time.time()
 
     def stop(self) -> None:
         async def _stop() -> None:
