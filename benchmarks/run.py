@@ -270,8 +270,9 @@ def markdown(r: dict[str, Any]) -> str:
     head = [
         "# Benchmark results", "",
         f"Machine: {m['cpus']} CPUs ({m['cpu']}), Python {m['python']}, {m['system']}; load average at start "
-        f"{m['load_avg_at_start']:.2f}. Date: {r['date']}. The machine was shared with other jobs running tests, "
-        "so times are noisy: each figure is a median (or p95) of repeated runs, CPU times are best / median.",
+        f"{m['load_avg_at_start']:.2f}. Date: {r['date']}. Times are noisy on a shared VM (the same CPU work "
+        "measured up to ~30 % apart between runs): each figure is a median (or p95) of repeated runs, CPU "
+        "times are best / median.",
         "Regenerate with `make bench` (or `python -m benchmarks.run --help` for smaller runs). Kiali's plan: "
         f"{QUERIES_PER_NAMESPACE} queries per namespace, from kiali/kiali graph/telemetry/istio/istio.go "
         "(buildNamespaceTrafficMap: 3 HTTP + 3 TCP traffic queries) and appender/response_time.go (3 "
@@ -299,9 +300,11 @@ LIMITS = """## What limits each figure
 - End-to-end refresh and our overhead: Prometheus's query, then decoding its JSON, parsing, building and the
   wire JSON in Python (threads, so the event loop keeps running, but they share the GIL); on a shared 2-core
   machine the tail (p95) is mostly waiting for a core.
-- Event-loop lag: the CPU work (parse, build, wire and its JSON) runs in threads, but they hold the GIL in 5 ms
-  slices, and a single C call holds it for its whole length (decoding a 3 MB answer: ~37 ms), so on 2 busy
-  cores the loop still waits for them now and then. Only a worker process would take these off it.
+- Event-loop lag: the CPU work (parse, build, wire and its JSON) runs in threads, which hold the GIL in 5 ms
+  slices; what holds it longer is one C call at a time: decoding a 3 MB answer (~30-60 ms at 2,000 edges) and
+  each collection of the garbage collector (a young one scans up to 20,000 objects: 8-15 ms since the
+  threshold was lowered from 50,000, whose 35-55 ms pauses topped the p99; an old one, rarer, ~100+ ms: the
+  max). On 2 busy cores the loop also waits for a core. A worker process would take all of it off the loop.
 - P99: Prometheus's own rate() over every bucket series (buckets × edges × codes); the recording rule reads
   pre-aggregated bucket rates (one pod per workload here, so it saves less than on a real mesh).
 - Memory: the snapshot's samples, and per view its newest answer (the wire dict and its JSON bytes), all
