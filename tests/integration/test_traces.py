@@ -65,12 +65,11 @@ def _counter_at(samples: list[list[Any]], instant: float) -> float:
     """A counter's value at an instant, linear between the samples around it; 0 before a series' first sample
     (a new response code's series starts with its first request)."""
     points = [(float(t), float(v)) for t, v in samples]
-    if instant < points[0][0]:
-        return 0.0
-    for (t0, v0), (t1, v1) in itertools.pairwise(points):
-        if t0 <= instant <= t1:
-            return v0 + (v1 - v0) * (instant - t0) / (t1 - t0)
-    return points[-1][1]
+    assert points[-1][0] >= instant, "no scrape after the window: the count would be cut short"
+    if instant <= points[0][0]:
+        return points[0][1] if instant == points[0][0] else 0.0
+    (t0, v0), (t1, v1) = next((a, b) for a, b in itertools.pairwise(points) if a[0] < instant <= b[0])
+    return v0 + (v1 - v0) * (instant - t0) / (t1 - t0)
 
 
 def test_trace_error_rate_follows_the_fault(aligned: tuple[float, dict[str, Any]]) -> None:
