@@ -13,15 +13,18 @@ from tests.integration.stack import Stack
 from tests.integration.test_topology import BOOKINFO_EDGES, edges_by_pair
 
 SLOT_S = 10
+WINDOW_S = 30
+EXPORTED_S = 15  # every span this old has been exported and received
 
 
 @pytest.fixture(scope="module")
 def aligned(stack: Stack) -> tuple[float, dict[str, Any]]:
-    """A 30 s window aligned to the trace slots, ending 15 s ago so every span of it has been exported, and
+    """A window aligned to the trace slots, ending when every span of it has been exported, and
     starting after two scrapes, so counters have a sample on each side of it."""
-    time.sleep(max(0.0, stack.scraping_since + 2 * stack.scrape_interval_s + 30 + 15 + SLOT_S - time.time()))
-    at = math.floor((time.time() - 15) / SLOT_S) * SLOT_S
-    topology: dict[str, Any] = stack.api("/api/v1/topology", window="30s", at=at)
+    time.sleep(max(0.0, stack.scraping_since + 2 * stack.scrape_interval_s + WINDOW_S + EXPORTED_S + SLOT_S
+                   - time.time()))  # fmt: skip
+    at = math.floor((time.time() - EXPORTED_S) / SLOT_S) * SLOT_S
+    topology: dict[str, Any] = stack.api("/api/v1/topology", window=f"{WINDOW_S}s", at=at)
     return at, topology
 
 
@@ -39,8 +42,9 @@ def test_every_edge_has_trace_stats_beside_metrics(aligned: tuple[float, dict[st
 def test_trace_counts_match_the_requests_metrics_counted(stack: Stack, aligned: tuple[float, dict[str, Any]]) -> None:
     at, topology = aligned
     for pair, edge in edges_by_pair(topology).items():
-        assert edge["trace"]["window_s"] == 30  # the window is aligned to the slots
-        assert edge["trace"]["rps"] == pytest.approx(counted(stack, *pair, at - 30, at) / 30, rel=0.10), pair
+        assert edge["trace"]["window_s"] == WINDOW_S  # the window is aligned to the slots
+        counted_rps = counted(stack, *pair, at - WINDOW_S, at) / WINDOW_S
+        assert edge["trace"]["rps"] == pytest.approx(counted_rps, rel=0.10), pair
 
 
 def counted(stack: Stack, source: str, target: str, start: float, end: float) -> float:
