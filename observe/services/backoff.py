@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from observe.errors import ObserveError, QueryRejected, SourceUnavailable
-from observe.model.samples import RangeSeries, VectorSample
+from observe.model.samples import RangeSeries, Rows, VectorSample
 from observe.model.spans import SpanRecord
 from observe.services.telemetry import SelfMetrics
 from observe.sources.ports import MetricsSource, TraceSource
 
 T = TypeVar("T")
+H = TypeVar("H")
 log = logging.getLogger(__name__)
 
 
@@ -133,6 +134,11 @@ class GuardedMetricsSource:
 
     async def query(self, promql: str, at: float, timeout_s: float) -> list[VectorSample]:
         return await self.backoff.call(lambda: self.inner.query(promql, at, timeout_s))
+
+    async def query_parsed(
+        self, promql: str, at: float, timeout_s: float, parse: Callable[[dict[str, str]], H | None]
+    ) -> Rows[H]:
+        return await self.backoff.call(lambda: self.inner.query_parsed(promql, at, timeout_s, parse))
 
     async def query_range(
         self, promql: str, start: float, end: float, step_s: float, timeout_s: float

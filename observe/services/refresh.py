@@ -19,16 +19,18 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from observe.errors import SourceUnavailable
-from observe.model.samples import LatencyQuantile, RequestRate, VectorSample
+from observe.model.samples import LatencyQuantile, RequestRate, Rows
 from observe.model.topology import MissingSource
 from observe.services.telemetry import SelfMetrics
-from observe.sources.istio_queries import parse_quantiles, parse_rates
+from observe.sources.istio_queries import QuantileHead, quantile_head, quantiles_from_rows, rate_head, rates_from_rows
 from observe.sources.ports import MetricsSource
 
 log = logging.getLogger(__name__)
 _SERIALS = itertools.count(1)
+H = TypeVar("H")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,35 +126,37 @@ class SnapshotCache:
                 self._history.popitem(last=False)
         return snap
 
-    async def _query(self, kind: str, promql: str, at: float) -> list[VectorSample]:
+    async def _query(
+        self, kind: str, promql: str, at: float, parse: Callable[[dict[str, str]], H | None]
+    ) -> Rows[H]:
         self.metrics.queries.labels(kind).inc()
         try:
-            return await self.source.query(promql, at, self.policy.query_timeout_s)
+            return await self.source.query_parsed(promql, at, self.policy.query_timeout_s, parse)
         except SourceUnavailable:
             self.metrics.source_errors.labels(self.source.name).inc()
             raise
 
     async def _fetch(self, key: ViewKey, at: float, previous: Snapshot | None, *, with_quantiles: bool) -> Snapshot:
-        jobs = [self._query("rates", key.rates_query, at)]
-        if with_quantiles:
-            jobs.append(self._query("quantiles", key.quantiles_query, at))
-        results = await asyncio.gather(*jobs, return_exceptions=True)
+        rates, quantiles = await asyncio.gather(
+            self._query("rates", key.rates_query, at, rate_head),
+            self._query("quantiles", key.quantiles_query, at, quantile_head) if with_quantiles else _no_rows(),
+            return_exceptions=True,
+        )
         missing: list[MissingSource] = []
         base = previous or Snapshot(as_of=at, fetched_at=at, has_data=False)
         snap = replace(base, missing=(), stale=False, fetched_at=self.clock())
-        if isinstance(results[0], BaseException):
-            missing.append(_missing(results[0], self.source.name, "rates"))
+        if isinstance(rates, BaseException):
+            missing.append(_missing(rates, self.source.name, "rates"))
             snap = replace(snap, stale=previous is not None)
         else:
-            # parsing a large mesh's answer takes CPU time: off the event loop
-            rates = await asyncio.to_thread(parse_rates, results[0])
-            snap = replace(snap, as_of=at, rates=tuple(rates), has_data=True)
+            # a large mesh's answer is tens of thousands of samples: off the event loop
+            snap = replace(snap, as_of=at, rates=tuple(await asyncio.to_thread(rates_from_rows, rates)), has_data=True)
         if with_quantiles:
-            if isinstance(results[1], BaseException):
-                missing.append(_missing(results[1], self.source.name, "percentiles"))
+            if isinstance(quantiles, BaseException):
+                missing.append(_missing(quantiles, self.source.name, "percentiles"))
             else:
-                quantiles = await asyncio.to_thread(parse_quantiles, results[1])
-                snap = replace(snap, quantiles=tuple(quantiles), quantiles_as_of=at)
+                parsed = await asyncio.to_thread(quantiles_from_rows, quantiles)
+                snap = replace(snap, quantiles=tuple(parsed), quantiles_as_of=at)
         return replace(snap, missing=tuple(missing), serial=next(_SERIALS))
 
     async def run_background(self) -> None:
@@ -175,6 +179,10 @@ class SnapshotCache:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+async def _no_rows() -> Rows[QuantileHead]:
+    return Rows([], [])
 
 
 def _missing(exc: BaseException, source: str, what: str) -> MissingSource:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from observe.model.durations import format_duration
 from observe.model.ids import UNKNOWN, GraphType, NodeKey, NodeKind
-from observe.model.samples import EdgeLabels, LatencyQuantile, Reporter, RequestRate, VectorSample, Workload
+from observe.model.samples import EdgeLabels, LatencyQuantile, Reporter, RequestRate, Rows, VectorSample, Workload
 from observe.sources.promql import AnyMatcher, OneOf, Suffix, by_clause, eq, quantiles_union, selector, sum_rate
 
 Matchers = Sequence[AnyMatcher]
@@ -173,29 +173,49 @@ def _edge(values: tuple[str | None, ...]) -> EdgeLabels:
     )  # fmt: skip
 
 
+def forget_interned() -> None:
+    """Empty the interning caches (benchmarks measure a first parse with it)."""
+    _edge.cache_clear()
+    _workload.cache_clear()
+
+
 def edge_labels(labels: dict[str, str]) -> EdgeLabels:
     return _edge(tuple(map(labels.get, _EDGE_KEYS)))
 
 
 _REPORTERS = {"source": Reporter.SOURCE}
+RateHead = tuple[EdgeLabels, Reporter, str, str]
+QuantileHead = tuple[EdgeLabels, float]
+
+
+def rate_head(labels: dict[str, str]) -> RateHead:
+    """A rates sample's RequestRate fields but its value (MetricsSource.query_parsed memoises it per series)."""
+    return (
+        edge_labels(labels), _REPORTERS.get(labels.get("reporter", ""), Reporter.DESTINATION),
+        labels.get("response_code", "0"), labels.get("response_flags", "-"),
+    )  # fmt: skip
+
+
+def quantile_head(labels: dict[str, str]) -> QuantileHead | None:
+    quantile = labels.get("quantile")
+    return None if quantile is None else (edge_labels(labels), float(quantile))
+
+
+# tuple.__new__ on the NamedTuple: its generated __new__ is a Python call per sample (tens of thousands)
+def rates_from_rows(rows: Rows[RateHead]) -> list[RequestRate]:
+    new = tuple.__new__
+    return [new(RequestRate, (*head, value)) for head, value in zip(*rows, strict=True)]
+
+
+def quantiles_from_rows(rows: Rows[QuantileHead]) -> list[LatencyQuantile]:
+    new = tuple.__new__
+    return [new(LatencyQuantile, (*head, value)) for head, value in zip(*rows, strict=True)]
 
 
 def parse_rates(samples: list[VectorSample]) -> list[RequestRate]:
-    return [
-        RequestRate(
-            edge_labels(labels := sample.labels),
-            _REPORTERS.get(labels.get("reporter", ""), Reporter.DESTINATION),
-            labels.get("response_code", "0"),
-            labels.get("response_flags", "-"),
-            sample.value,
-        )
-        for sample in samples
-    ]
+    return rates_from_rows(Rows([rate_head(s.labels) for s in samples], [s.value for s in samples]))
 
 
 def parse_quantiles(samples: list[VectorSample]) -> list[LatencyQuantile]:
-    return [
-        LatencyQuantile(edge=edge_labels(s.labels), quantile=float(s.labels["quantile"]), value_ms=s.value)
-        for s in samples
-        if "quantile" in s.labels
-    ]
+    kept = [(head, s.value) for s in samples if (head := quantile_head(s.labels)) is not None]
+    return quantiles_from_rows(Rows([head for head, _ in kept], [value for _, value in kept]))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
-from observe.model.samples import RangeSeries, VectorSample
+from observe.model.samples import RangeSeries, Rows, VectorSample
 from observe.model.spans import SpanRecord
+
+H = TypeVar("H")
 
 
 class MetricsSource(Protocol):
@@ -18,6 +21,13 @@ class MetricsSource(Protocol):
     name: str
 
     async def query(self, promql: str, at: float, timeout_s: float) -> list[VectorSample]: ...
+
+    async def query_parsed(
+        self, promql: str, at: float, timeout_s: float, parse: Callable[[dict[str, str]], H | None]
+    ) -> Rows[H]:
+        """query(), each sample's labels parsed by `parse` (a sample it maps to None is left out). A source
+        may memoise `parse` per series: it must be a pure, module-level function of the labels."""
+        ...
 
     async def query_range(
         self, promql: str, start: float, end: float, step_s: float, timeout_s: float

@@ -1,7 +1,10 @@
 """Prometheus adapter: prometheus-api-client behind the MetricsSource port.
 
 The client is blocking (requests), so each call runs in a small dedicated thread pool, never on the event
-loop. Its defaults are unsafe for a live screen (no timeout; three retries on 503, which re-runs a query
+loop. Instant queries (the refresh path) are sent on the client's session and decoded with msgspec instead of
+the client's `response.json()`: a large mesh's answer is megabytes, and msgspec decodes it into typed structs
+several times faster, keeping each series' labels as raw bytes (ParsedSeries) so that a series seen before is
+not decoded again. Its defaults are unsafe for a live screen (no timeout; three retries on 503, which re-runs a query
 that already timed out), so retries are off and every call carries an explicit timeout, passed both to the
 HTTP request and to Prometheus itself (`timeout=` parameter) so the server stops the work too.
 """
@@ -18,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import msgspec
 import requests
 import urllib3
 from prometheus_api_client import PrometheusConnect
@@ -26,9 +30,10 @@ from urllib3.util.retry import Retry
 
 from observe.errors import QueryRejected, SourceUnavailable
 from observe.model.durations import format_duration
-from observe.model.samples import RangeSeries, VectorSample
+from observe.model.samples import RangeSeries, Rows, VectorSample
 
 T = TypeVar("T")
+H = TypeVar("H")
 _STATUS = re.compile(r"HTTP Status Code (\d+) \((b['\"].*['\"])\)$", re.DOTALL)
 _STATUS_4XX = re.compile(r"HTTP Status Code 4\d\d ")
 # What the usual refusals mean, in words an operator can act on.
@@ -51,6 +56,7 @@ class PrometheusSource:
         self._client = PrometheusConnect(url=self.url, session=self._session, retry=Retry(total=0))
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="prometheus")
         self.queries_issued = 0
+        self._parsed = ParsedSeries()
 
     async def _call(self, fn: Callable[[], T], timeout_s: float) -> T:
         loop = asyncio.get_running_loop()
@@ -74,13 +80,23 @@ class PrometheusSource:
         except (ValueError, KeyError) as exc:
             raise SourceUnavailable(self.name, f"unexpected answer from {self._shown}: {exc}") from None
 
+    def _instant(self, promql: str, at: float, timeout_s: float) -> bytes:
+        """The body of an instant query's answer; errors as prometheus-api-client raises them (see _call)."""
+        params = {"query": promql, "time": f"{at:.3f}", "timeout": format_duration(timeout_s)}
+        response = self._session.get(f"{self.url}/api/v1/query", params=params, timeout=timeout_s)
+        if response.status_code != 200:
+            raise PrometheusApiClientException(f"HTTP Status Code {response.status_code} ({response.content!r})")
+        return response.content
+
     async def query(self, promql: str, at: float, timeout_s: float) -> list[VectorSample]:
-        params = {"time": f"{at:.3f}", "timeout": format_duration(timeout_s)}
         self.queries_issued += 1
-        result: list[dict[str, Any]] = await self._call(
-            lambda: self._client.custom_query(promql, params=params, timeout=timeout_s), timeout_s
-        )
-        return vector_samples(result)
+        return await self._call(lambda: decode_vector(self._instant(promql, at, timeout_s)), timeout_s)
+
+    async def query_parsed(
+        self, promql: str, at: float, timeout_s: float, parse: Callable[[dict[str, str]], H | None]
+    ) -> Rows[H]:
+        self.queries_issued += 1
+        return await self._call(lambda: self._parsed.rows(self._instant(promql, at, timeout_s), parse), timeout_s)
 
     async def query_range(
         self, promql: str, start: float, end: float, step_s: float, timeout_s: float
@@ -123,11 +139,88 @@ def redact_url(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-def vector_samples(result: list[dict[str, Any]]) -> list[VectorSample]:
-    """The `data.result` of an instant-vector answer; values are strings ("NaN", "+Inf" included)."""
-    return [VectorSample(r["metric"], float(r["value"][1])) for r in result]  # fresh dicts: no copy needed
+# An instant-vector answer: {"data": {"result": [{"metric": {...}, "value": [t, "v"]}, ...]}}. Values are
+# strings; msgspec's lax mode reads them as floats in C ("NaN", "Inf" and "-Inf" too, but not Prometheus's
+# "+Inf": an answer holding one is decoded again with string values). gc=False: these structs hold nothing that
+# could form a cycle, and untracked objects cost the garbage collector nothing (an answer has one per series).
+class _Sample(msgspec.Struct, gc=False):
+    metric: msgspec.Raw
+    value: tuple[float, float]
 
 
+class _Result(msgspec.Struct, gc=False):
+    result: list[_Sample]
+
+
+class _Answer(msgspec.Struct, gc=False):
+    data: _Result
+
+
+class _TextSample(msgspec.Struct, gc=False):
+    metric: msgspec.Raw
+    value: tuple[float, str]
+
+
+class _TextResult(msgspec.Struct, gc=False):
+    result: list[_TextSample]
+
+
+class _TextAnswer(msgspec.Struct, gc=False):
+    data: _TextResult
+
+
+_ANSWER = msgspec.json.Decoder(_Answer, strict=False)
+_TEXT_ANSWER = msgspec.json.Decoder(_TextAnswer)
+_LABELS = msgspec.json.Decoder(dict[str, str])
+_DROPPED = object()  # memoised: `parse` left this series out
+
+
+def _series(body: bytes) -> tuple[list[bytes], list[float]]:
+    """Each sample's labels as Prometheus encoded them, and its value."""
+    try:
+        result = _ANSWER.decode(body).data.result
+        return [bytes(s.metric) for s in result], [s.value[1] for s in result]
+    except msgspec.ValidationError:
+        text = _TEXT_ANSWER.decode(body).data.result
+        return [bytes(s.metric) for s in text], [float(s.value[1]) for s in text]
+
+
+def decode_vector(body: bytes) -> list[VectorSample]:
+    """The samples of an instant-vector answer, each with fresh labels."""
+    keys, values = _series(body)
+    return [VectorSample(_LABELS.decode(k), v) for k, v in zip(keys, values, strict=True)]
+
+
+class ParsedSeries:
+    """Instant-vector answers parsed per series, memoised by the series' labels as Prometheus encodes them.
+
+    A live refresh of a steady mesh returns the same series every time with new values, so each distinct label
+    set is decoded and parsed once, and a refresh costs one decode of the answer plus a dict lookup per sample.
+    `parse` must be a pure, module-level function of the labels (its identity keys the memo); it returns None
+    for a sample to leave out. Each memo is cleared when it outgrows MAX_SERIES, so memory stays bounded by
+    the series actually seen; threads may share it (a lost race only parses a series twice).
+    """
+
+    MAX_SERIES = 262_144
+
+    def __init__(self) -> None:
+        self._memos: dict[Callable[[dict[str, str]], object], dict[bytes, object]] = {}
+
+    def rows(self, body: bytes, parse: Callable[[dict[str, str]], H | None]) -> Rows[H]:
+        memo = self._memos.setdefault(parse, {})
+        if len(memo) > self.MAX_SERIES:
+            memo.clear()
+        keys, values = _series(body)  # the keys are bytes: msgspec's Raw is not hashable
+        heads: list[Any] = list(map(memo.get, keys))  # one C call for the whole answer; None where not seen yet
+        if None in heads:
+            for i, head in enumerate(heads):
+                if head is None:
+                    parsed = parse(_LABELS.decode(keys[i]))
+                    heads[i] = memo[keys[i]] = _DROPPED if parsed is None else parsed
+        if _DROPPED in heads:
+            kept = [i for i, head in enumerate(heads) if head is not _DROPPED]
+            heads, values = [heads[i] for i in kept], [values[i] for i in kept]
+        return Rows(heads, values)
 def describe_api_error(message: str) -> str:
     """Prometheus's own words from 'HTTP Status Code 503 (b'{"errorType":"timeout",…}')'."""
     match = _STATUS.search(message)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from observe.errors import SourceUnavailable
-from observe.model.samples import RangeSeries, VectorSample
+from observe.model.samples import RangeSeries, Rows, VectorSample
 
+H = TypeVar("H")
 Answer = Callable[[str, float], list[VectorSample]]
 
 
@@ -36,6 +38,13 @@ class FakeMetricsSource:
         if self.fail or (is_quantile and self.fail_quantiles):
             raise SourceUnavailable(self.name, (self.fail or self.fail_quantiles) or "")
         return list(self.quantiles if is_quantile else self.rates)
+
+    async def query_parsed(
+        self, promql: str, at: float, timeout_s: float, parse: Callable[[dict[str, str]], H | None]
+    ) -> Rows[H]:
+        samples = await self.query(promql, at, timeout_s)
+        parsed = [(head, s.value) for s in samples if (head := parse(s.labels)) is not None]
+        return Rows([head for head, _ in parsed], [value for _, value in parsed])
 
     async def query_range(
         self, promql: str, start: float, end: float, step_s: float, timeout_s: float

@@ -16,8 +16,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from observe.errors import QueryRejected, SourceUnavailable
-from observe.sources.istio_queries import parse_rates
-from observe.sources.prometheus import PrometheusSource, describe_api_error, redact_url, vector_samples
+from observe.sources.istio_queries import (
+    parse_quantiles,
+    parse_rates,
+    quantile_head,
+    quantiles_from_rows,
+    rate_head,
+    rates_from_rows,
+)
+from observe.sources.prometheus import ParsedSeries, PrometheusSource, decode_vector, describe_api_error, redact_url
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "prometheus"
 
@@ -102,12 +109,75 @@ async def test_dead_prometheus_is_named() -> None:
 
 
 def test_real_answers_parse_into_typed_samples() -> None:
-    rates = parse_rates(vector_samples(fixture("rates-vector.json")["data"]["result"]))
+    rates = parse_rates(decode_vector((FIXTURES / "rates-vector.json").read_bytes()))
     assert {r.reporter.value for r in rates} == {"destination", "source"}
     assert all(r.rps >= 0 and r.response_code.isdigit() for r in rates)
-    quantiles = vector_samples(fixture("quantiles-vector.json")["data"]["result"])
+    quantiles = decode_vector((FIXTURES / "quantiles-vector.json").read_bytes())
     assert {s.labels["quantile"] for s in quantiles} == {"0.5", "0.95", "0.99"}
     assert any(math.isnan(s.value) for s in quantiles) or all(s.value > 0 for s in quantiles)
+
+
+def test_parsed_series_give_the_same_samples_as_parsing_each() -> None:
+    series = ParsedSeries()
+    rates, quantiles = (FIXTURES / "rates-vector.json").read_bytes(), (FIXTURES / "quantiles-vector.json").read_bytes()
+    expected_rates, expected_quantiles = parse_rates(decode_vector(rates)), parse_quantiles(decode_vector(quantiles))
+    assert expected_rates and expected_quantiles
+    for _ in range(2):  # the second time from the memo; repr: NaN ≠ NaN
+        assert repr(rates_from_rows(series.rows(rates, rate_head))) == repr(expected_rates)
+        assert repr(quantiles_from_rows(series.rows(quantiles, quantile_head))) == repr(expected_quantiles)
+
+
+def _vector(*samples: tuple[dict[str, str], str]) -> bytes:
+    result = [{"metric": labels, "value": [1795414065.0, value]} for labels, value in samples]
+    return json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
+
+
+PARSED: list[dict[str, str]] = []
+
+
+def _counting_head(labels: dict[str, str]) -> str | None:
+    """Records each call; leaves out series labelled drop."""
+    PARSED.append(labels)
+    return None if "drop" in labels else labels["name"]
+
+
+def test_each_series_is_parsed_once_and_a_left_out_one_stays_out() -> None:
+    PARSED.clear()
+    series = ParsedSeries()
+    body = _vector(({"name": "a"}, "1.5"), ({"name": "b", "drop": "1"}, "2"), ({"name": "c"}, "3"))
+    assert series.rows(body, _counting_head) == (["a", "c"], [1.5, 3.0])
+    assert len(PARSED) == 3
+    again = _vector(({"name": "c"}, "4"), ({"name": "b", "drop": "1"}, "5"), ({"name": "d"}, "6"))
+    assert series.rows(again, _counting_head) == (["c", "d"], [4.0, 6.0])
+    assert PARSED[3:] == [{"name": "d"}]  # only the new series
+
+
+def test_the_memo_is_bounded() -> None:
+    PARSED.clear()
+    series = ParsedSeries()
+    series.MAX_SERIES = 2
+    body = _vector(*(({"name": n}, "1") for n in "abc"))
+    series.rows(body, _counting_head)
+    series.rows(body, _counting_head)  # over the bound: cleared, every series parsed again
+    assert len(PARSED) == 6
+
+
+def test_values_prometheus_writes_as_text_are_read() -> None:
+    """Prometheus writes non-finite values as "NaN", "+Inf" and "-Inf"."""
+    body = _vector(({"name": "a"}, "NaN"), ({"name": "b"}, "+Inf"), ({"name": "c"}, "-Inf"), ({"name": "d"}, "1e-3"))
+    names, values = ParsedSeries().rows(body, _counting_head)
+    assert names == ["a", "b", "c", "d"]
+    assert math.isnan(values[0]) and values[1:] == [math.inf, -math.inf, 0.001]
+    assert [s.value for s in decode_vector(body)][1:] == [math.inf, -math.inf, 0.001]
+
+
+async def test_an_answer_that_is_not_a_vector_is_unexpected() -> None:
+    for body in ({"status": "success", "data": {"resultType": "scalar", "result": [1.0, "2"]}}, {"data": {}}):
+        async with serving(FakePrometheusHTTP(body=body)) as source:
+            with pytest.raises(SourceUnavailable, match="unexpected answer"):
+                await source.query("up", at=1.0, timeout_s=5)
+            with pytest.raises(SourceUnavailable, match="unexpected answer"):
+                await source.query_parsed("up", at=1.0, timeout_s=5, parse=_counting_head)
 
 
 def test_describe_api_error_falls_back_to_the_message() -> None:
