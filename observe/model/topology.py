@@ -11,17 +11,19 @@ the edge's `mirror` stats: never in its user numbers; an edge carrying only copi
 
 from __future__ import annotations
 
-from collections import defaultdict
+import itertools
+import math
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import networkx as nx
 
 from observe.model.edge_stats import EdgeStats, Health, HealthThresholds, Percentile, fold_rates
 from observe.model.ids import UNKNOWN, GraphType, NodeKey
 from observe.model.nodes import destination_node, source_node
-from observe.model.quantiles import ENVOY_BUCKETS_MS, sorted_bucket_bounds
-from observe.model.samples import LatencyQuantile, Reporter, RequestRate
+from observe.model.quantiles import ENVOY_BUCKETS_MS
+from observe.model.samples import EdgeLabels, LatencyQuantile, Reporter, RequestRate
 from observe.model.trace_stats import EdgeTraceStats
 
 EdgeKey = tuple[NodeKey, NodeKey]
@@ -65,6 +67,28 @@ def counts_for_edge(rate: RequestRate) -> bool:
     return rate.edge.destination.workload in ("", UNKNOWN)
 
 
+# The nodes of each interned label object, per graph type: a steady mesh's answers repeat the same label
+# objects every refresh (sources.istio_queries interns them), so each is mapped once. Keyed by id() with the
+# object kept in the entry, so an id is never reused while its entry lives; cleared past the bound.
+_PAIRS: dict[tuple[GraphType, bool], dict[int, tuple[EdgeLabels, NodeKey, NodeKey]]] = {}
+_MAX_PAIRS = 131_072
+
+
+def _pairs(graph: GraphType, reached: bool) -> dict[int, tuple[EdgeLabels, NodeKey, NodeKey]]:
+    memo = _PAIRS.setdefault((graph, reached), {})
+    if len(memo) > _MAX_PAIRS:
+        memo.clear()
+    return memo
+
+
+def _edge_key(edge: EdgeLabels, graph: GraphType, reached: bool, memo: dict[int, tuple[EdgeLabels, NodeKey, NodeKey]]
+              ) -> EdgeKey:  # fmt: skip
+    entry = memo.get(id(edge))
+    if entry is None or entry[0] is not edge:
+        entry = memo[id(edge)] = edge, source_node(edge, graph), destination_node(edge, graph, reached=reached)
+    return entry[1], entry[2]
+
+
 def group_rates(rates: Iterable[RequestRate], graph: GraphType) -> dict[EdgeKey, list[RequestRate]]:
     """The user requests of each edge (mirrored copies left out)."""
     return split_rates(rates, graph)[0]
@@ -77,18 +101,22 @@ def split_rates(
     # The parser interns EdgeLabels, so an edge's samples share one object: group by object first (an int
     # key), then map each object's nodes once. Every grouped object stays referenced, so ids are not reused.
     by_object: dict[int, list[RequestRate]] = {}
+    destination = Reporter.DESTINATION
     for rate in rates:
-        if counts_for_edge(rate):
-            same = by_object.get(id(rate.edge))
+        edge = rate.edge
+        if rate.reporter is destination or edge.destination.workload in ("", UNKNOWN):  # counts_for_edge
+            same = by_object.get(id(edge))
             if same is None:
-                by_object[id(rate.edge)] = [rate]
+                by_object[id(edge)] = [rate]
             else:
                 same.append(rate)
     user: dict[EdgeKey, list[RequestRate]] = {}
     mirrored: dict[EdgeKey, list[RequestRate]] = {}
+    memo = _pairs(graph, False)
     for same in by_object.values():
-        grouped = mirrored if same[0].edge.mirror else user  # per label object, not per sample
-        pair = source_node(same[0].edge, graph), destination_node(same[0].edge, graph)
+        edge = same[0].edge
+        grouped = mirrored if edge.mirror else user  # per label object, not per sample
+        pair = _edge_key(edge, graph, False, memo)
         if pair in grouped:  # several label sets fold into one edge of a coarser graph type
             grouped[pair] = grouped[pair] + same
         else:
@@ -98,24 +126,34 @@ def split_rates(
 
 def quantile_edge(sample: LatencyQuantile, graph: GraphType) -> EdgeKey:
     """Percentiles are destination-reported: their destination was reached whatever labels were grouped."""
-    return source_node(sample.edge, graph), destination_node(sample.edge, graph, reached=True)
+    return _edge_key(sample.edge, graph, True, _pairs(graph, True))
 
 
 def percentiles_by_edge(
     quantiles: Iterable[LatencyQuantile], graph: GraphType, bounds: tuple[float, ...]
 ) -> dict[EdgeKey, dict[float, Percentile]]:
     finite = tuple(sorted(bounds))
-    by_object: dict[int, tuple[LatencyQuantile, dict[float, Percentile]]] = {}  # as in group_rates
-    for sample in quantiles:
-        value = sample.value_ms
+    last, new = finite[-1], tuple.__new__
+    by_object: dict[int, tuple[EdgeLabels, dict[float, Percentile]]] = {}  # as in split_rates
+    for edge, quantile, value in quantiles:
         if value == value:  # NaN: no requests on the edge in the window
-            memo = by_object.get(id(sample.edge))
+            memo = by_object.get(id(edge))
             if memo is None:
-                memo = by_object[id(sample.edge)] = sample, {}
-            memo[1][sample.quantile] = Percentile(value, *sorted_bucket_bounds(value, finite))
-    by_edge: dict[EdgeKey, dict[float, Percentile]] = defaultdict(dict)
-    for sample, percentiles in by_object.values():
-        by_edge[quantile_edge(sample, graph)].update(percentiles)
+                memo = by_object[id(edge)] = edge, {}
+            # Percentile.estimate inlined (the per-sample hot path): the bucket is the first bound ≥ value
+            if value < last:
+                index = bisect_left(finite, value)
+                memo[1][quantile] = new(Percentile, (value, finite[index - 1] if index else 0.0, finite[index]))
+            else:
+                memo[1][quantile] = new(Percentile, (value, last, math.inf))
+    by_edge: dict[EdgeKey, dict[float, Percentile]] = {}
+    pairs = _pairs(graph, True)
+    for edge, percentiles in by_object.values():
+        key = _edge_key(edge, graph, True, pairs)
+        if key in by_edge:
+            by_edge[key].update(percentiles)
+        else:
+            by_edge[key] = percentiles
     return by_edge
 
 
@@ -134,19 +172,20 @@ def build_topology(
     user, mirrored = split_rates(rates, graph_type)
     nodes: dict[str, dict[str, object]] = {}
     edges = []
-    for src, dst in (user.keys() | mirrored.keys()) if mirrored else user:
+    only_copies: list[tuple[EdgeKey, list[RequestRate]]] = [(pair, []) for pair in mirrored if pair not in user]
+    for (src, dst), same in itertools.chain(user.items(), only_copies):
         if namespaces and src.namespace not in namespaces and dst.namespace not in namespaces:
             continue
         for key in (src, dst):
             attrs = nodes.get(key.id) or nodes.setdefault(key.id, {"key": key, "workloads": set()})
             if key.workload:
                 attrs["workloads"].add(key.workload)  # type: ignore[attr-defined]
-        stats = fold_rates(user.get((src, dst), ()), percentiles.get((src, dst)))
+        stats = fold_rates(same, percentiles.get((src, dst)))
         if mirrored and (src, dst) in mirrored:
             copies = fold_rates(mirrored[src, dst])
             if not stats.reporters:  # copies only: the edge's protocol and security are theirs
-                stats = replace(stats, protocol=copies.protocol, security=copies.security)
-            stats = replace(stats, mirror=copies, reporters=stats.reporters | copies.reporters)
+                stats = stats._replace(protocol=copies.protocol, security=copies.security)
+            stats = stats._replace(mirror=copies, reporters=stats.reporters | copies.reporters)
         edges.append((src.id, dst.id, {"stats": stats}))
     # networkx's bulk adds: one call each instead of an add_node/add_edge (and its checks) per edge
     graph = nx.DiGraph()

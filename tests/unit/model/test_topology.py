@@ -150,3 +150,18 @@ def test_app_percentiles_come_from_one_merged_histogram_per_edge() -> None:
         "bookinfo/productpage", "bookinfo/reviews"
     )
     assert stats.percentiles[0.99].value_ms == 120.0  # attached to the app edge, not to a service node
+
+
+def test_an_interned_label_object_maps_to_each_graph_types_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The node memo is per graph type, and bounded: past its bound it starts over with the same answers."""
+    from observe.model import topology
+
+    rates = parse_rates(bookinfo_rates())  # the parser interns label objects: every build sees the same ones
+    for bound in (131_072, 1):
+        monkeypatch.setattr(topology, "_MAX_PAIRS", bound)
+        for _ in range(2):
+            versioned = build_topology(GraphType.VERSIONED_APP, rates, [], as_of=AS_OF, window_s=60)
+            service = build_topology(GraphType.SERVICE, rates, [], as_of=AS_OF, window_s=60)
+            assert ("bookinfo/productpage/v1", "bookinfo/reviews/v2") in versioned.graph.edges
+            assert ("bookinfo/svc/productpage", "bookinfo/svc/reviews") in service.graph.edges
+            assert not any("/svc/" in n for n in versioned.graph if n != "bookinfo/svc/reviews")
