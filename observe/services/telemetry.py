@@ -20,6 +20,11 @@ class SelfMetrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )  # fmt: skip
         self.queries = Counter("observe_promql_queries_total", "PromQL queries issued", ["kind"], registry=r)
+        # What the refresh waits for Prometheus itself: beside refresh_seconds, it tells our time from its.
+        self.prometheus_seconds = Histogram(
+            "observe_prometheus_answer_seconds", "Instant query sent → answer read, as observe sees Prometheus",
+            registry=r, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )  # fmt: skip
         self.source_errors = Counter(
             "observe_source_errors_total", "Failed calls to a data source", ["source"], registry=r
         )

@@ -15,6 +15,7 @@ import ast
 import asyncio
 import json
 import re
+import time
 import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +49,11 @@ _HINTS = (
 class PrometheusSource:
     name = "prometheus"
 
-    def __init__(self, url: str, *, max_workers: int = 4, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, url: str, *, max_workers: int = 4, headers: dict[str, str] | None = None,
+        on_answer: Callable[[float], None] | None = None,
+    ) -> None:  # fmt: skip
+        """`on_answer` is told the seconds each instant query took, from sending it to its body read."""
         self.url = url.rstrip("/")
         self._shown = redact_url(self.url)  # in messages that reach the API: never credentials in the URL
         self._session = requests.Session()
@@ -57,6 +62,7 @@ class PrometheusSource:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="prometheus")
         self.queries_issued = 0
         self._parsed = ParsedSeries()
+        self._on_answer = on_answer
 
     async def _call(self, fn: Callable[[], T], timeout_s: float) -> T:
         loop = asyncio.get_running_loop()
@@ -83,10 +89,14 @@ class PrometheusSource:
     def _instant(self, promql: str, at: float, timeout_s: float) -> bytes:
         """The body of an instant query's answer; errors as prometheus-api-client raises them (see _call)."""
         params = {"query": promql, "time": f"{at:.3f}", "timeout": format_duration(timeout_s)}
+        begin = time.perf_counter()
         response = self._session.get(f"{self.url}/api/v1/query", params=params, timeout=timeout_s)
+        body = response.content
+        if self._on_answer is not None:
+            self._on_answer(time.perf_counter() - begin)
         if response.status_code != 200:
-            raise PrometheusApiClientException(f"HTTP Status Code {response.status_code} ({response.content!r})")
-        return response.content
+            raise PrometheusApiClientException(f"HTTP Status Code {response.status_code} ({body!r})")
+        return body
 
     async def query(self, promql: str, at: float, timeout_s: float) -> list[VectorSample]:
         self.queries_issued += 1

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +52,13 @@ class FakePrometheusHTTP:
 
 
 @contextlib.asynccontextmanager
-async def serving(fake: FakePrometheusHTTP) -> AsyncIterator[PrometheusSource]:
+async def serving(
+    fake: FakePrometheusHTTP, on_answer: Callable[[float], None] | None = None
+) -> AsyncIterator[PrometheusSource]:
     """A PrometheusSource pointed at `fake`, served on loopback; both closed on the way out."""
     server = TestServer(fake.app(), host="127.0.0.1")
     await server.start_server()
-    source = PrometheusSource(str(server.make_url("")))
+    source = PrometheusSource(str(server.make_url("")), on_answer=on_answer)
     try:
         yield source
     finally:
@@ -69,12 +71,14 @@ def fixture(name: str) -> Any:
 
 
 async def test_query_sends_time_and_server_timeout_and_parses() -> None:
-    fake = FakePrometheusHTTP(body=fixture("rates-vector.json"))
-    async with serving(fake) as source:
+    fake = FakePrometheusHTTP(body=fixture("rates-vector.json"), delay_s=0.05)
+    answered: list[float] = []
+    async with serving(fake, answered.append) as source:
         samples = await source.query("up", at=1795414065.25, timeout_s=5)
         assert await source.ready(1)
     assert fake.params == [{"query": "up", "time": "1795414065.250", "timeout": "5s"}]
     assert samples and all(s.labels.get("reporter") in ("source", "destination") for s in samples)
+    assert len(answered) == 1 and 0.05 <= answered[0] < 5  # the answer time (the fake waits 50 ms)
 
 
 @pytest.mark.parametrize(("status", "body", "words"), [
