@@ -129,6 +129,13 @@ def fold_rates(rates: Iterable[RequestRate], percentiles: Mapping[float, Percent
     """One EdgeStats from every (code, flags) rate of one edge, with the edge's percentiles if known."""
     responses: dict[str, float] = {}
     flags: dict[str, float] = {}
+    if isinstance(rates, list) and len(rates) == 1:  # one response code: most edges of a healthy mesh
+        edge, reporter, code, flag_text, rps = rates[0]
+        if flag_text != NO_FLAGS:
+            for flag in split_flags(flag_text):
+                flags[flag] = flags.get(flag, 0.0) + rps
+        security = edge.security if edge.security in SECURITY_VALUES else None
+        return EdgeStats(rps, {code: rps}, flags, edge.protocol, _ONE_REPORTER[reporter], percentiles or {}, security)
     reporters: set[Reporter] = set()
     edges = []
     edge = None
@@ -154,6 +161,7 @@ def fold_rates(rates: Iterable[RequestRate], percentiles: Mapping[float, Percent
 
 
 SECURITY_VALUES = frozenset({"mutual_tls", "none"})
+_ONE_REPORTER = {r: frozenset({r}) for r in Reporter}
 
 
 def fold_security(values: Iterable[str]) -> str | None:
