@@ -239,8 +239,10 @@ def _answer_rows(add: Callable[..., None], a: dict[str, Any]) -> None:
         "steady mesh (its series seen before); a first answer (every series new)",
         f"{a['parse_all_ms'][0]:.0f} / {a['parse_all_ms'][1]:.0f} ms; first {a['parse_first_ms'][1]:.0f} ms "
         f"(stdlib json.loads alone {a['parse_json_ms'][1]:.0f})", "< 100 ms", a["parse_all_ms"][1] < 100)  # fmt: skip
-    add(f"graph build from parsed samples ({a['edges']:,} edges, {a['nodes']:,} nodes)",
-        f"{a['build_ms'][0]:.0f} / {a['build_ms'][1]:.0f} ms", "< 50 ms", a["build_ms"][1] < 50)
+    add(f"graph build from parsed samples ({a['edges']:,} edges, {a['nodes']:,} nodes), CPU best / median: a rates "
+        "refresh (percentiles grouped on their own, slower cadence); the first build after a percentile query",
+        f"{a['build_ms'][0]:.0f} / {a['build_ms'][1]:.0f} ms; {a['build_with_percentiles_ms'][1]:.0f} ms",
+        "< 50 ms", a["build_ms"][1] < 50)  # fmt: skip
     add("wire JSON of the whole graph (not a target)", f"{a['wire_ms'][1]:.0f} ms, {a['wire_bytes'] / 1e6:.1f} MB")
 
 

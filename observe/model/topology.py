@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -157,6 +158,25 @@ def percentiles_by_edge(
     return by_edge
 
 
+# Percentiles are queried on a slower cadence than rates (services.refresh), so successive builds of a view
+# get the very same quantiles tuple: grouped once, kept for the last few tuples (held, so ids stay theirs).
+_Grouped = dict[EdgeKey, dict[float, Percentile]]
+_GROUPED: OrderedDict[tuple[int, GraphType, tuple[float, ...]], tuple[object, _Grouped]] = OrderedDict()
+_MAX_GROUPED = 8
+
+
+def _percentiles(quantiles: Iterable[LatencyQuantile], graph: GraphType, bounds: tuple[float, ...]) -> _Grouped:
+    if not isinstance(quantiles, tuple):  # only an immutable sequence can be known by its id
+        return percentiles_by_edge(quantiles, graph, bounds)
+    key = (id(quantiles), graph, bounds)
+    entry = _GROUPED.get(key)
+    if entry is None or entry[0] is not quantiles:
+        entry = _GROUPED[key] = quantiles, percentiles_by_edge(quantiles, graph, bounds)
+        while len(_GROUPED) > _MAX_GROUPED:
+            _GROUPED.popitem(last=False)
+    return entry[1]
+
+
 def build_topology(
     graph_type: GraphType,
     rates: Iterable[RequestRate],
@@ -168,7 +188,8 @@ def build_topology(
     bounds: tuple[float, ...] | None = None,
     thresholds: HealthThresholds | None = None,
 ) -> Topology:
-    percentiles = percentiles_by_edge(quantiles, graph_type, bounds or ENVOY_BUCKETS_MS)
+    """`quantiles` as a tuple: grouped once per tuple (the same one comes with every refresh of its cadence)."""
+    percentiles = _percentiles(quantiles, graph_type, bounds or ENVOY_BUCKETS_MS)
     user, mirrored = split_rates(rates, graph_type)
     nodes: dict[str, dict[str, object]] = {}
     edges = []

@@ -1,4 +1,5 @@
 import math
+from collections.abc import Iterable
 
 import pytest
 
@@ -165,3 +166,20 @@ def test_an_interned_label_object_maps_to_each_graph_types_nodes(monkeypatch: py
             assert ("bookinfo/productpage/v1", "bookinfo/reviews/v2") in versioned.graph.edges
             assert ("bookinfo/svc/productpage", "bookinfo/svc/reviews") in service.graph.edges
             assert not any("/svc/" in n for n in versioned.graph if n != "bookinfo/svc/reviews")
+
+
+def test_a_quantiles_tuple_is_grouped_once_and_a_list_every_time() -> None:
+    rates = parse_rates(bookinfo_rates())
+    labels = {**PRODUCTPAGE_SRC, **REVIEWS["v2"], "quantile": "0.99"}
+    quantiles = parse_quantiles([VectorSample(labels, 40.1)])
+    edge = ("bookinfo/productpage/v1", "bookinfo/reviews/v2")
+
+    def p99(given: Iterable[LatencyQuantile]) -> tuple[object, float]:
+        stats = build_topology(GraphType.VERSIONED_APP, rates, given, as_of=AS_OF, window_s=60).edge_stats(*edge)
+        return stats.percentiles, stats.percentiles[0.99].value_ms
+
+    frozen = tuple(quantiles)
+    assert p99(frozen)[0] is p99(frozen)[0]  # grouped once: the refreshes between two percentile queries
+    assert p99(quantiles)[1] == 40.1
+    quantiles[0] = quantiles[0]._replace(value_ms=55.0)
+    assert p99(quantiles)[1] == 55.0  # a list may change under the same id: never remembered
