@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, NamedTuple, TypeVar
+
+from observe.model.ids import GraphType, NodeKey
 
 H = TypeVar("H")
 
@@ -35,6 +37,11 @@ class EdgeLabels:
     security: str = ""
     # A mirrored copy (Envoy appends `-shadow` to the host); destination_service holds the host without it.
     mirror: bool = False
+    # The (source, destination) nodes per (graph type, reached), memoised by model.topology: the parser interns
+    # label objects, so a steady mesh's refreshes map each edge once, and the memo lives as long as its object.
+    nodes: dict[tuple[GraphType, bool], tuple[NodeKey, NodeKey]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
 
 # The per-sample types are NamedTuples, not frozen dataclasses: a large mesh's answer holds tens of

@@ -68,26 +68,12 @@ def counts_for_edge(rate: RequestRate) -> bool:
     return rate.edge.destination.workload in ("", UNKNOWN)
 
 
-# The nodes of each interned label object, per graph type: a steady mesh's answers repeat the same label
-# objects every refresh (sources.istio_queries interns them), so each is mapped once. Keyed by id() with the
-# object kept in the entry, so an id is never reused while its entry lives; cleared past the bound.
-_PAIRS: dict[tuple[GraphType, bool], dict[int, tuple[EdgeLabels, NodeKey, NodeKey]]] = {}
-_MAX_PAIRS = 131_072
-
-
-def _pairs(graph: GraphType, reached: bool) -> dict[int, tuple[EdgeLabels, NodeKey, NodeKey]]:
-    memo = _PAIRS.setdefault((graph, reached), {})
-    if len(memo) > _MAX_PAIRS:
-        memo.clear()
-    return memo
-
-
-def _edge_key(edge: EdgeLabels, graph: GraphType, reached: bool, memo: dict[int, tuple[EdgeLabels, NodeKey, NodeKey]]
-              ) -> EdgeKey:  # fmt: skip
-    entry = memo.get(id(edge))
-    if entry is None or entry[0] is not edge:
-        entry = memo[id(edge)] = edge, source_node(edge, graph), destination_node(edge, graph, reached=reached)
-    return entry[1], entry[2]
+def _edge_key(edge: EdgeLabels, graph: GraphType, reached: bool) -> EdgeKey:
+    """The edge's nodes, memoised on the (interned) label object."""
+    pair = edge.nodes.get((graph, reached))
+    if pair is None:
+        pair = edge.nodes[graph, reached] = source_node(edge, graph), destination_node(edge, graph, reached=reached)
+    return pair
 
 
 def group_rates(rates: Iterable[RequestRate], graph: GraphType) -> dict[EdgeKey, list[RequestRate]]:
@@ -113,11 +99,10 @@ def split_rates(
                 same.append(rate)
     user: dict[EdgeKey, list[RequestRate]] = {}
     mirrored: dict[EdgeKey, list[RequestRate]] = {}
-    memo = _pairs(graph, False)
     for same in by_object.values():
         edge = same[0].edge
         grouped = mirrored if edge.mirror else user  # per label object, not per sample
-        pair = _edge_key(edge, graph, False, memo)
+        pair = _edge_key(edge, graph, False)
         if pair in grouped:  # several label sets fold into one edge of a coarser graph type
             grouped[pair] = grouped[pair] + same
         else:
@@ -127,7 +112,7 @@ def split_rates(
 
 def quantile_edge(sample: LatencyQuantile, graph: GraphType) -> EdgeKey:
     """Percentiles are destination-reported: their destination was reached whatever labels were grouped."""
-    return _edge_key(sample.edge, graph, True, _pairs(graph, True))
+    return _edge_key(sample.edge, graph, True)
 
 
 def percentiles_by_edge(
@@ -148,9 +133,8 @@ def percentiles_by_edge(
             else:
                 memo[1][quantile] = new(Percentile, (value, last, math.inf))
     by_edge: dict[EdgeKey, dict[float, Percentile]] = {}
-    pairs = _pairs(graph, True)
     for edge, percentiles in by_object.values():
-        key = _edge_key(edge, graph, True, pairs)
+        key = _edge_key(edge, graph, True)
         if key in by_edge:
             by_edge[key].update(percentiles)
         else:
