@@ -19,5 +19,5 @@ def test_the_server_collects_cycles_less_often_but_still_collects_them() -> None
     tune_gc()
     young, middle, _ = gc.get_threshold()
     assert 10_000 <= young <= 50_000  # bursts of ~10^5 objects: tens of collections, not hundreds
-    assert young * middle <= 1_000_000  # gen 1 (the survivors) at least every 10^6 allocations
+    assert young * middle <= 200_000  # gen 1 (the survivors) kept small: its collection is one pause
     assert gc.isenabled()
