@@ -1,9 +1,10 @@
 """Topology use case: a (graph, namespaces, window, at) request → the wire topology, from shared snapshots.
 
 The snapshot (raw samples) is shared per query set; the graph for a graph type and namespace selection is
-built from it off the event loop, and the answer — wire dict and its JSON bytes — is memoised per (view,
-snapshot, trace epoch): viewers of the same view share one build and one serialisation, and viewers arriving
-while it runs wait for it rather than starting their own (single flight). Trace statistics change with every
+built from it off the event loop, and the answer's JSON bytes (only them: the wire dicts would be ~10 objects
+per edge for the garbage collector to walk) are memoised per (view, snapshot, trace epoch): viewers of the
+same view share one build and one serialisation, and viewers arriving while it runs wait for it rather than
+starting their own (single flight). Trace statistics change with every
 span batch, so they enter the key as an epoch that moves at most once per `trace_refresh_s`.
 """
 
@@ -27,7 +28,6 @@ from observe.services.traces import TraceService
 from observe.sources.istio_queries import quantiles_query, rates_query
 
 TraceView = tuple[dict[EdgeKey, EdgeTraceStats], float]  # per-edge trace statistics, seconds they cover
-Answer = tuple[WireTopology, bytes]  # the wire answer and its JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ class TopologyService:
     rules: RulesProbe | None = None
     trace_refresh_s: float = 2.0
     max_answers: int = 64
-    _memo: OrderedDict[tuple[TopologyRequest, int, int], asyncio.Future[Answer]] = field(default_factory=OrderedDict)
+    _memo: OrderedDict[tuple[TopologyRequest, int, int], asyncio.Future[bytes]] = field(default_factory=OrderedDict)
 
     @staticmethod
     def view_key(graph: GraphType, window_s: float, rules: bool = False) -> ViewKey:
@@ -91,12 +91,10 @@ class TopologyService:
         return await asyncio.to_thread(self.build, request, snap, self.trace_stats(request, snap))
 
     async def wire(self, request: TopologyRequest) -> WireTopology:
-        return (await self.answer(request))[0]
+        wire: WireTopology = orjson.loads(await self.wire_json(request))
+        return wire
 
     async def wire_json(self, request: TopologyRequest) -> bytes:
-        return (await self.answer(request))[1]
-
-    async def answer(self, request: TopologyRequest) -> Answer:
         snap = await self.snapshot(request)
         memo_key = (request, snap.serial, self.traces.epoch(self.trace_refresh_s) if self.traces else 0)
         task = self._memo.get(memo_key)
@@ -114,9 +112,8 @@ class TopologyService:
         self._memo.move_to_end(memo_key)
         return await asyncio.shield(task)
 
-    def _render(self, request: TopologyRequest, snap: Snapshot, stats: TraceView | None) -> Answer:
-        wire = topology_to_wire(self.build(request, snap, stats))
-        return wire, encode_answer(wire)
+    def _render(self, request: TopologyRequest, snap: Snapshot, stats: TraceView | None) -> bytes:
+        return encode_answer(topology_to_wire(self.build(request, snap, stats)))
 
 
 def encode_answer(wire: WireTopology) -> bytes:
