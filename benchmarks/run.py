@@ -296,28 +296,37 @@ def markdown(r: dict[str, Any]) -> str:
 
 LIMITS = """## What limits each figure
 
-- Parse: about half is decoding Prometheus's JSON answers into Python objects (the percentile answer repeats
-  the identity labels for each of the three quantiles; orjson is only ~15 % faster at it, the cost is the
-  objects); the rest is one Python step per sample
-  (label tuples interned per edge, NamedTuple samples). Grows with samples (edges × codes + 3 × edges).
-- Build: one Python step per sample (grouping by the interned edge object, a bucket bisection per
-  percentile) and per edge (an EdgeStats with its dicts, networkx's adjacency entries), plus the garbage
-  collector's passes over the objects this allocates. Grows with samples and edges; not with namespaces.
+- Parse: each answer is decoded once by msgspec into typed structs, the labels of each sample kept as the raw
+  bytes Prometheus sent and values read as floats in C (the 16 MB at 10,000 edges: ~30-45 ms); each distinct
+  series is parsed once (sources.prometheus.ParsedSeries), so what a steady refresh adds per sample is copying
+  and hashing its label bytes (~260 bytes for the percentile answer, which repeats the identity labels for each
+  of its three quantiles: ~0.9 µs) and one typed sample. A first answer, with every series new, also decodes
+  the labels and interns each edge's label object (the "first" figure: a new server, or a mesh whose series all
+  changed). Grows with samples (edges × codes + 3 × edges); a rates-only refresh (two of three) skips the
+  percentile answer, about two thirds of the bytes.
+- Build: one Python step per edge: its samples grouped by their interned label object, whose nodes are
+  memoised on it; one EdgeStats (a NamedTuple and its dicts); two node entries; networkx's adjacency entries
+  (add_edges_from alone ~15-25 ms at 10,000 edges). The percentiles are grouped once per percentile query
+  (~35 ms at 10,000 edges), not on every refresh. What remains at 10,000 edges (~100 ms) is about 10 µs of
+  interpreted work per edge; meeting 50 ms there needs a columnar graph (per-edge numbers in arrays, objects
+  made only for what a view shows), which would change the model's contract for every consumer.
 - Queries per refresh: fixed by the plan (one mesh-wide rates query, the percentile union on its own slower
   cadence); namespace selection is applied to the answer, so 5 and 200 namespaces cost the same. Kiali's
   grows with namespaces (9 per namespace), and so does its time.
-- End-to-end refresh and our overhead: Prometheus's query, then decoding its JSON, parsing, building and the
-  wire JSON in Python (threads, so the event loop keeps running, but they share the GIL); on a shared 2-core
-  machine the tail (p95) is mostly waiting for a core.
-- Event-loop lag: the CPU work (parse, build, wire and its JSON) runs in threads, which hold the GIL in 5 ms
-  slices; what holds it longer is one C call at a time: decoding a 3 MB answer (~30-60 ms at 2,000 edges) and
-  each collection of the garbage collector (a young one scans up to 20,000 objects: 8-15 ms since the
-  threshold was lowered from 50,000, whose 35-55 ms pauses topped the p99; an old one, rarer, ~100+ ms: the
-  max). On 2 busy cores the loop also waits for a core. A worker process would take all of it off the loop.
+- End-to-end refresh and our overhead: Prometheus's part is the answer time of the refresh's own query (sent →
+  body read); the rest is decoding and parsing it, building, the wire dicts (~20 µs per edge: a dozen rounded
+  numbers and small lists, the largest part at 2,000 edges) and their JSON, in threads that share the GIL and
+  2 cores with Prometheus and its scrapes: the tail (p95) is mostly waiting for a core.
+- Event-loop lag: the CPU work runs in threads, which hold the GIL in 5 ms slices; what holds it longer is one
+  C call at a time: decoding an answer (~10 ms for 3 MB) and each collection of the garbage collector. A young
+  one scans up to 20,000 objects (8-15 ms); one of gen 1, which holds what survived up to 10 young ones, takes
+  ~0.1-0.15 s at 2,000 edges (the max; at 50 young ones it took 0.55-0.77 s), and a full one is rarer still.
+  A worker process for parse, build and wire would take all of it off the API's loop.
 - P99: Prometheus's own rate() over every bucket series (buckets × edges × codes); the recording rule reads
   pre-aggregated bucket rates (one pod per workload here, so it saves less than on a real mesh).
-- Memory: the snapshot's samples, and per view its newest answer (the wire dict and its JSON bytes), all
-  Python objects; answers for older snapshots are dropped when a view's next one is built.
+- Memory: the snapshot's samples, the interned label objects, the parsed-series memo (raw label bytes per
+  series), and per view its newest answer's JSON bytes; answers for older snapshots are dropped when a view's
+  next one is built.
 - 50 viewers: queries stay one set per refresh (the shared refresh); the API's latency is CPU: each distinct
   (graph, namespaces) answer is built and serialised per snapshot, on the same 2 cores as Prometheus.
 - OTLP ingest: protobuf decoding (upb) then one Python step per span for pairing and the sketches; JSON
