@@ -61,13 +61,6 @@ class Topology:
         return max(inbound, key=lambda h: h.rank, default=Health.IDLE)
 
 
-def counts_for_edge(rate: RequestRate) -> bool:
-    """Destination reports count; source reports only for requests that never reached a workload."""
-    if rate.reporter is Reporter.DESTINATION:
-        return True
-    return rate.edge.destination.workload in ("", UNKNOWN)
-
-
 def _edge_key(edge: EdgeLabels, graph: GraphType, reached: bool) -> EdgeKey:
     """The edge's nodes, memoised on the (interned) label object."""
     pair = edge.nodes.get((graph, reached))
@@ -91,7 +84,8 @@ def split_rates(
     destination = Reporter.DESTINATION
     for rate in rates:
         edge = rate.edge
-        if rate.reporter is destination or edge.destination.workload in ("", UNKNOWN):  # counts_for_edge
+        # destination reports count; source reports only for requests that never reached a workload
+        if rate.reporter is destination or edge.destination.workload in ("", UNKNOWN):
             same = by_object.get(id(edge))
             if same is None:
                 by_object[id(edge)] = [rate]
@@ -146,7 +140,7 @@ def percentiles_by_edge(
 # get the very same quantiles tuple: grouped once, kept for the last few tuples (held, so ids stay theirs).
 _Grouped = dict[EdgeKey, dict[float, Percentile]]
 _GROUPED: OrderedDict[tuple[int, GraphType, tuple[float, ...]], tuple[object, _Grouped]] = OrderedDict()
-_MAX_GROUPED = 8
+_MAX_GROUPED = 4  # a few live views; each grouping is ~10 objects per edge
 
 
 def _percentiles(quantiles: Iterable[LatencyQuantile], graph: GraphType, bounds: tuple[float, ...]) -> _Grouped:

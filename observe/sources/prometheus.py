@@ -1,12 +1,14 @@
 """Prometheus adapter: prometheus-api-client behind the MetricsSource port.
 
 The client is blocking (requests), so each call runs in a small dedicated thread pool, never on the event
-loop. Instant queries (the refresh path) are sent on the client's session and decoded with msgspec instead of
-the client's `response.json()`: a large mesh's answer is megabytes, and msgspec decodes it into typed structs
-several times faster, keeping each series' labels as raw bytes (ParsedSeries) so that a series seen before is
-not decoded again. Its defaults are unsafe for a live screen (no timeout; three retries on 503, which re-runs a query
-that already timed out), so retries are off and every call carries an explicit timeout, passed both to the
-HTTP request and to Prometheus itself (`timeout=` parameter) so the server stops the work too.
+loop. The client's defaults are unsafe for a live screen (no timeout; three retries on 503, which re-runs a
+query that already timed out), so retries are off and every call carries an explicit timeout, passed both to
+the HTTP request and to Prometheus itself (`timeout=` parameter) so the server stops the work too.
+
+Instant queries (the refresh path) are sent on the client's session and decoded with msgspec rather than the
+client's `response.json()`: a large mesh's answer is megabytes, which msgspec decodes into typed structs
+several times faster, keeping each series' labels as the raw bytes Prometheus sent, so that a series seen
+before is not decoded or parsed again (ParsedSeries).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 import requests
@@ -35,6 +37,7 @@ from observe.model.samples import RangeSeries, Rows, VectorSample
 
 T = TypeVar("T")
 H = TypeVar("H")
+V = TypeVar("V", float, str)
 _STATUS = re.compile(r"HTTP Status Code (\d+) \((b['\"].*['\"])\)$", re.DOTALL)
 _STATUS_4XX = re.compile(r"HTTP Status Code 4\d\d ")
 # What the usual refusals mean, in words an operator can act on.
@@ -153,34 +156,21 @@ def redact_url(url: str) -> str:
 # strings; msgspec's lax mode reads them as floats in C ("NaN", "Inf" and "-Inf" too, but not Prometheus's
 # "+Inf": an answer holding one is decoded again with string values). gc=False: these structs hold nothing that
 # could form a cycle, and untracked objects cost the garbage collector nothing (an answer has one per series).
-class _Sample(msgspec.Struct, gc=False):
+class _Sample(msgspec.Struct, Generic[V], gc=False):
     metric: msgspec.Raw
-    value: tuple[float, float]
+    value: tuple[float, V]
 
 
-class _Result(msgspec.Struct, gc=False):
-    result: list[_Sample]
+class _Result(msgspec.Struct, Generic[V], gc=False):
+    result: list[_Sample[V]]
 
 
-class _Answer(msgspec.Struct, gc=False):
-    data: _Result
+class _Answer(msgspec.Struct, Generic[V], gc=False):
+    data: _Result[V]
 
 
-class _TextSample(msgspec.Struct, gc=False):
-    metric: msgspec.Raw
-    value: tuple[float, str]
-
-
-class _TextResult(msgspec.Struct, gc=False):
-    result: list[_TextSample]
-
-
-class _TextAnswer(msgspec.Struct, gc=False):
-    data: _TextResult
-
-
-_ANSWER = msgspec.json.Decoder(_Answer, strict=False)
-_TEXT_ANSWER = msgspec.json.Decoder(_TextAnswer)
+_ANSWER = msgspec.json.Decoder(_Answer[float], strict=False)
+_TEXT_ANSWER = msgspec.json.Decoder(_Answer[str])
 _LABELS = msgspec.json.Decoder(dict[str, str])
 _DROPPED = object()  # memoised: `parse` left this series out
 
