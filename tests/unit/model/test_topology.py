@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from observe.model.edge_stats import Health, HealthThresholds
+from observe.model.edge_stats import Health, HealthThresholds, Percentile
 from observe.model.ids import GraphType, NodeKey, NodeKind
 from observe.model.samples import LatencyQuantile, VectorSample
 from observe.model.topology import build_topology
@@ -100,6 +100,17 @@ def test_percentiles_attach_with_bucket_bounds() -> None:
     p99 = stats.percentiles[0.99]
     assert (p99.value_ms, p99.lower_ms, p99.upper_ms, p99.overflow) == (88.0, 50, 100, False)
     assert 0.95 not in stats.percentiles  # NaN: no requests in the window
+
+
+@pytest.mark.parametrize("value", [0.2, 0.5, 1.0, 88.0, 100.0, 3_599_999.0, 3_600_000.0, 9e9])
+def test_the_build_places_a_percentile_in_the_bucket_percentile_estimate_does(value: float) -> None:
+    """The build inlines Percentile.estimate (the per-sample path): below the first bound, on a bound, past the
+    last finite bound (overflow)."""
+    edge = edge_labels({**PRODUCTPAGE_SRC, **REVIEWS["v2"], "destination_service": REVIEWS_SVC})
+    stats = build(quantiles=[LatencyQuantile(edge, 0.99, value)]).edge_stats(
+        "bookinfo/productpage/v1", "bookinfo/reviews/v2"
+    )
+    assert stats.percentiles[0.99] == Percentile.estimate(value)
 
 
 def test_parse_quantiles_reads_the_union_label() -> None:
