@@ -2,12 +2,12 @@
 
 A snapshot is one JSON document, stored as the exact text it was saved as and served back byte for byte, so
 it reopens identically after a restart. Immutable: rows are only inserted (a trigger aborts any UPDATE), ids
-are random and URL-safe (`secrets.token_urlsafe`, 96 bits). Bounded, as creating one needs no credentials: a
-document is at most MAX_DOCUMENT_BYTES (4 MiB; 413 past it) and the store holds at most MAX_SNAPSHOTS (1,000;
-a save past it is refused with 409 "snapshot store full", counted in the insert's own transaction, so concurrent
-saves cannot overshoot). The columns beside the document (time, title, scope) exist for listing and for
-annotations without parsing documents. Like the audit log, each call opens its own connection in a thread (WAL,
-busy timeout).
+are random and URL-safe (`secrets.token_urlsafe`, 96 bits, never a leading '-'). Bounded, as creating one
+needs no credentials: a document is at most MAX_DOCUMENT_BYTES (4 MiB; 413 past it) and the store holds at
+most MAX_SNAPSHOTS (1,000; a save past it is refused with 409 "snapshot store full", counted in the insert's
+own transaction, so concurrent saves cannot overshoot). The columns beside the document (time, title, scope)
+exist for listing and for annotations without parsing documents. Like the audit log, each call opens its own
+connection in a thread (WAL, busy timeout).
 """
 
 from __future__ import annotations
@@ -67,7 +67,11 @@ def _finite(value: Any) -> Any:
 
 
 def new_id() -> str:
-    return secrets.token_urlsafe(ID_BYTES)
+    """Random, URL-safe, and never starting with '-': a shell command line would take that for an option
+    (`observe snapshot export -Xy…` failed for one id in 64)."""
+    while (snapshot_id := secrets.token_urlsafe(ID_BYTES)).startswith("-"):
+        pass
+    return snapshot_id
 
 
 class SnapshotStore:

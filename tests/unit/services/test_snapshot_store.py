@@ -24,8 +24,9 @@ async def test_saved_text_comes_back_byte_for_byte_after_reopening(tmp_path: Pat
 
 
 async def test_ids_are_random_and_url_safe(tmp_path: Path) -> None:
-    ids = {new_id() for _ in range(200)}
-    assert len(ids) == 200 and all(ID_PATTERN.fullmatch(i) for i in ids)
+    ids = {new_id() for _ in range(2000)}
+    assert len(ids) == 2000 and all(ID_PATTERN.fullmatch(i) for i in ids)
+    assert not any(i.startswith("-") for i in ids)  # 2,000 draws: ~31 would start with '-' without the guard
 
 
 async def test_rows_are_immutable(tmp_path: Path) -> None:
