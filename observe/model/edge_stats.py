@@ -8,8 +8,9 @@ total; 4xx are counted apart and are not failures of the callee.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -125,30 +126,38 @@ class Shares(NamedTuple):
 NO_SHARES = Shares(None, None, None, None)
 
 
-def fold_rates(rates: Iterable[RequestRate], percentiles: Mapping[float, Percentile] | None = None) -> EdgeStats:
-    """One EdgeStats from every (code, flags) rate of one edge, with the edge's percentiles if known."""
-    responses: dict[str, float] = {}
-    flags: dict[str, float] = {}
-    if isinstance(rates, list) and len(rates) == 1:  # one response code: most edges of a healthy mesh
-        edge, reporter, code, flag_text, rps = rates[0]
-        if flag_text != NO_FLAGS:
-            for flag in split_flags(flag_text):
+class EdgeShape(NamedTuple):
+    """One edge's samples without their values: what its labels alone decide. A steady mesh's refreshes
+    repeat the same samples with new values (model.topology keeps the shapes between them)."""
+
+    positions: tuple[int, ...]  # where each sample's value sits among the values it is folded with
+    codes: tuple[str, ...]  # each sample's response code
+    flags: tuple[tuple[str, ...], ...]  # each sample's Envoy response flags, split
+    protocol: str
+    reporters: frozenset[Reporter]
+    security: str | None
+
+    def fold(self, values: Sequence[float], percentiles: Mapping[float, Percentile] | None = None) -> EdgeStats:
+        if len(self.positions) == 1:  # one response code: most edges of a healthy mesh
+            rps = values[self.positions[0]]
+            flags = {flag: rps for flag in self.flags[0]} if self.flags[0] else {}
+            return EdgeStats(rps, {self.codes[0]: rps}, flags, self.protocol, self.reporters, percentiles or {},
+                             self.security)  # fmt: skip
+        responses: dict[str, float] = {}
+        flags = {}
+        for position, code, sample_flags in zip(self.positions, self.codes, self.flags, strict=True):
+            rps = values[position]
+            responses[code] = responses.get(code, 0.0) + rps
+            for flag in sample_flags:
                 flags[flag] = flags.get(flag, 0.0) + rps
-        security = edge.security if edge.security in SECURITY_VALUES else None
-        return EdgeStats(rps, {code: rps}, flags, edge.protocol, _ONE_REPORTER[reporter], percentiles or {}, security)
-    reporters: set[Reporter] = set()
-    edges = []
-    edge = None
-    for rate in rates:
-        if rate.edge is not edge:  # an edge's samples share one interned label object and come together
-            edge = rate.edge
-            edges.append(edge)
-        code = rate.response_code
-        responses[code] = responses.get(code, 0.0) + rate.rps
-        if rate.response_flags != NO_FLAGS:  # most samples: no flags, nothing to split
-            for flag in split_flags(rate.response_flags):
-                flags[flag] = flags.get(flag, 0.0) + rate.rps
-        reporters.add(rate.reporter)
+        return EdgeStats(sum(responses.values()), responses, flags, self.protocol, self.reporters,
+                         percentiles or {}, self.security)  # fmt: skip
+
+
+def edge_shape(rates: Sequence[RequestRate], positions: Sequence[int] | None = None) -> EdgeShape:
+    """The shape of every (code, flags) rate of one edge; `positions` default: the rates' own order."""
+    # The parser interns label objects, so an edge's samples share one: distinct by identity, not by value.
+    edges = list({id(rate.edge): rate.edge for rate in rates}.values())
     if len(edges) == 1:  # one label set: the common case on a fine graph, no sets to fold
         protocol, security = edges[0].protocol, edges[0].security
         security_folded = security if security in SECURITY_VALUES else None
@@ -156,8 +165,21 @@ def fold_rates(rates: Iterable[RequestRate], percentiles: Mapping[float, Percent
         protocols = {e.protocol for e in edges}
         protocol = protocols.pop() if len(protocols) == 1 else ("mixed" if protocols else "unknown")
         security_folded = fold_security(e.security for e in edges)
-    return EdgeStats(sum(responses.values()), responses, flags, protocol, frozenset(reporters), percentiles or {},
-                     security_folded)  # fmt: skip
+    reporters = frozenset(rate.reporter for rate in rates)
+    return EdgeShape(
+        tuple(range(len(rates)) if positions is None else positions),
+        tuple(rate.response_code for rate in rates),
+        tuple(split_flags(rate.response_flags) for rate in rates),
+        protocol,
+        _ONE_REPORTER[next(iter(reporters))] if len(reporters) == 1 else reporters,  # shared: 10^4 edges
+        security_folded,
+    )
+
+
+def fold_rates(rates: Iterable[RequestRate], percentiles: Mapping[float, Percentile] | None = None) -> EdgeStats:
+    """One EdgeStats from every (code, flags) rate of one edge, with the edge's percentiles if known."""
+    samples = list(rates)
+    return edge_shape(samples).fold([rate.rps for rate in samples], percentiles)
 
 
 SECURITY_VALUES = frozenset({"mutual_tls", "none"})
@@ -170,6 +192,7 @@ def fold_security(values: Iterable[str]) -> str | None:
     return known.pop() if len(known) == 1 else ("mixed" if known else None)
 
 
-def split_flags(raw: str) -> list[str]:
-    """Envoy joins flags with commas ('URX,UF'); '-' means none."""
-    return [f for f in (part.strip() for part in raw.split(",")) if f and f != NO_FLAGS]
+@functools.lru_cache(maxsize=256)  # a mesh shows a handful of flag combinations
+def split_flags(raw: str) -> tuple[str, ...]:
+    """Envoy joins flags with commas ('URX,UF'); '-' means none. Each flag once: one request, one count."""
+    return tuple(dict.fromkeys(f for f in (part.strip() for part in raw.split(",")) if f and f != NO_FLAGS))
