@@ -38,14 +38,15 @@ def merge_traces(topology: Topology, stats: Mapping[EdgeKey, EdgeTraceStats], co
     """`covered_s`: the seconds the trace statistics really cover, so a trace count becomes a rate."""
     traces = {(src.id, dst.id): s for (src, dst), s in stats.items()}
     only_in_traces = [(src, dst) for src, dst in stats if not topology.graph.has_edge(src.id, dst.id)]
-    graph = topology.graph
-    if only_in_traces:
-        graph = graph.copy()  # the metrics topology is shared between requests: never mutate it
-        for src, dst in only_in_traces:
-            add_node(graph, src)
-            add_node(graph, dst)
-            graph.add_edge(src.id, dst.id, stats=NO_METRICS)
-    return replace(topology, graph=graph, traces=traces, trace_window_s=covered_s)
+    if not only_in_traces:
+        return replace(topology, traces=traces, trace_window_s=covered_s)
+    graph = topology.graph.copy()  # the metrics topology is shared between requests (frozen): never mutate it
+    for src, dst in only_in_traces:
+        add_node(graph, src)
+        add_node(graph, dst)
+        graph.add_edge(src.id, dst.id)
+    metrics = {**topology.stats, **{(src.id, dst.id): NO_METRICS for src, dst in only_in_traces}}
+    return replace(topology, graph=graph, stats=metrics, traces=traces, trace_window_s=covered_s)
 
 
 def disagreements(metrics: EdgeStats, trace: EdgeTraceStats | None) -> list[Disagreement]:

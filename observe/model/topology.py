@@ -7,20 +7,28 @@ percentiles of the edge; (4) keep the edges touching the selected namespaces (no
 (5) node health is the worst health of its inbound edges, and rps_in/rps_out are sums over its edges.
 Mirrored copies (destination service `<host>-shadow`, reported by the destination only) are folded apart into
 the edge's `mirror` stats: never in its user numbers; an edge carrying only copies has rps 0 and a mirror.
+
+A build is a plan and a fold. The plan holds all that the samples' labels decide: steps 1 and 4, each edge's
+shape (which samples, their codes and flags, its protocol and reporters) and the graph of its nodes. The fold
+reads the values. A live refresh of a steady mesh returns the same series in the same order, so each view
+(graph type, namespaces) keeps its last plan, and a build whose samples repeat the plan's heads (edge labels,
+reporter, code, flags) only folds: topologies built from one plan share its graph, frozen. Edge statistics
+live beside the graph (Topology.stats), so no build writes to it.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import operator
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
 
-from observe.model.edge_stats import EdgeStats, Health, HealthThresholds, Percentile, fold_rates
+from observe.model.edge_stats import EdgeShape, EdgeStats, Health, HealthThresholds, Percentile, edge_shape
 from observe.model.ids import UNKNOWN, GraphType, NodeKey
 from observe.model.nodes import destination_node, source_node
 from observe.model.quantiles import ENVOY_BUCKETS_MS
@@ -41,7 +49,8 @@ class Topology:
     graph_type: GraphType
     as_of: float
     window_s: float
-    graph: nx.DiGraph
+    graph: nx.DiGraph  # nodes with their "key" and "workloads"; the edges' statistics are in `stats`
+    stats: Mapping[tuple[str, str], EdgeStats] = field(default_factory=dict)  # by (source id, target id)
     missing: tuple[MissingSource, ...] = ()
     stale: bool = False
     thresholds: HealthThresholds = field(default_factory=HealthThresholds)
@@ -49,8 +58,7 @@ class Topology:
     trace_window_s: float = 0.0  # the time the trace statistics really cover (whole slots)
 
     def edge_stats(self, source: str, target: str) -> EdgeStats:
-        stats: EdgeStats = self.graph.edges[source, target]["stats"]
-        return stats
+        return self.stats[source, target]
 
     def node_key(self, node_id: str) -> NodeKey:
         key: NodeKey = self.graph.nodes[node_id]["key"]
@@ -155,6 +163,92 @@ def _percentiles(quantiles: Iterable[LatencyQuantile], graph: GraphType, bounds:
     return entry[1]
 
 
+_HEAD = operator.itemgetter(slice(0, 4))  # a rate's (edge, reporter, code, flags): all but its value
+_VALUE = operator.itemgetter(4)
+
+
+class _Plan:
+    """What a build takes from the samples' labels alone, for one (graph type, namespaces) view: the edges,
+    each one's shape (user requests, mirrored copies) and the graph of their nodes, frozen: topologies built
+    from the same plan share it."""
+
+    __slots__ = ("graph", "heads", "ids", "keys", "percentiles", "shapes")
+
+    def __init__(self, rates: Sequence[RequestRate], heads: list[tuple[object, ...]], graph_type: GraphType,
+                 namespaces: frozenset[str]) -> None:  # fmt: skip
+        self.heads = heads  # the next rates must repeat them, in order, for this plan to fold them
+        position = {id(rate): i for i, rate in enumerate(rates)}
+        user, mirrored = split_rates(rates, graph_type)
+        nodes: dict[str, tuple[NodeKey, set[str]]] = {}
+        self.ids: list[tuple[str, str]] = []
+        self.keys: list[EdgeKey] = []
+        self.shapes: list[tuple[EdgeShape, EdgeShape | None]] = []
+        only_copies: list[tuple[EdgeKey, list[RequestRate]]] = [(p, []) for p in mirrored if p not in user]
+        for (src, dst), same in itertools.chain(user.items(), only_copies):
+            if namespaces and src.namespace not in namespaces and dst.namespace not in namespaces:
+                continue
+            for key in (src, dst):
+                workloads = (nodes.get(key.id) or nodes.setdefault(key.id, (key, set())))[1]
+                if key.workload:
+                    workloads.add(key.workload)
+            copies = mirrored.get((src, dst)) if mirrored else None
+            self.shapes.append((
+                edge_shape(same, [position[id(rate)] for rate in same]),
+                edge_shape(copies, [position[id(rate)] for rate in copies]) if copies else None,
+            ))  # fmt: skip
+            self.keys.append((src, dst))
+            self.ids.append((src.id, dst.id))
+        # networkx's bulk adds: one call each instead of an add_node/add_edge (and its checks) per edge
+        self.graph = nx.DiGraph()
+        self.graph.add_nodes_from((id_, {"key": key, "workloads": frozenset(w)}) for id_, (key, w) in nodes.items())
+        self.graph.add_edges_from(self.ids)
+        nx.freeze(self.graph)
+        self.percentiles: tuple[object, list[Mapping[float, Percentile] | None]] = (None, [])
+
+    def aligned(self, grouped: _Grouped) -> list[Mapping[float, Percentile] | None]:
+        """Each edge's percentiles, in the plan's order (looked up once per percentile grouping)."""
+        seen, aligned = self.percentiles  # one read: threads may build from this plan at once
+        if seen is not grouped:
+            aligned = [grouped.get(key) for key in self.keys]
+            self.percentiles = (grouped, aligned)
+        return aligned
+
+    def fold(self, values: list[float], percentiles: list[Mapping[float, Percentile] | None]) -> list[EdgeStats]:
+        out = []
+        for (user, copies), edge_percentiles in zip(self.shapes, percentiles, strict=True):
+            stats = user.fold(values, edge_percentiles)
+            if copies is not None:
+                mirror = copies.fold(values)
+                if not stats.reporters:  # copies only: the edge's protocol and security are theirs
+                    stats = stats._replace(protocol=mirror.protocol, security=mirror.security)
+                stats = stats._replace(mirror=mirror, reporters=stats.reporters | mirror.reporters)
+            out.append(stats)
+        return out
+
+
+# The last plan of up to 8 views, the oldest dropped first (~1 KB per edge with its graph).
+_PLANS: OrderedDict[tuple[GraphType, frozenset[str]], _Plan] = OrderedDict()
+_MAX_PLANS = 8
+
+
+def forget_plans() -> None:
+    """Drop every view's plan (benchmarks measure a view's first build with it)."""
+    _PLANS.clear()
+
+
+def _plan(rates: Sequence[RequestRate], graph_type: GraphType, namespaces: frozenset[str]) -> _Plan:
+    heads = list(map(_HEAD, rates))
+    key = (graph_type, namespaces)
+    plan = _PLANS.get(key)
+    # The parser interns label objects and memoises each series' head, so for a steady mesh this compares
+    # identical objects: one C pass over the answer.
+    if plan is None or plan.heads != heads:
+        plan = _PLANS[key] = _Plan(rates, heads, graph_type, namespaces)
+        while len(_PLANS) > _MAX_PLANS:
+            _PLANS.popitem(last=False)
+    return plan
+
+
 def build_topology(
     graph_type: GraphType,
     rates: Iterable[RequestRate],
@@ -166,35 +260,19 @@ def build_topology(
     bounds: tuple[float, ...] | None = None,
     thresholds: HealthThresholds | None = None,
 ) -> Topology:
-    """`quantiles` as a tuple: grouped once per tuple (the same one comes with every refresh of its cadence)."""
-    percentiles = _percentiles(quantiles, graph_type, bounds or ENVOY_BUCKETS_MS)
-    user, mirrored = split_rates(rates, graph_type)
-    nodes: dict[str, dict[str, object]] = {}
-    edges = []
-    only_copies: list[tuple[EdgeKey, list[RequestRate]]] = [(pair, []) for pair in mirrored if pair not in user]
-    for (src, dst), same in itertools.chain(user.items(), only_copies):
-        if namespaces and src.namespace not in namespaces and dst.namespace not in namespaces:
-            continue
-        for key in (src, dst):
-            attrs = nodes.get(key.id) or nodes.setdefault(key.id, {"key": key, "workloads": set()})
-            if key.workload:
-                attrs["workloads"].add(key.workload)  # type: ignore[attr-defined]
-        stats = fold_rates(same, percentiles.get((src, dst)))
-        if mirrored and (src, dst) in mirrored:
-            copies = fold_rates(mirrored[src, dst])
-            if not stats.reporters:  # copies only: the edge's protocol and security are theirs
-                stats = stats._replace(protocol=copies.protocol, security=copies.security)
-            stats = stats._replace(mirror=copies, reporters=stats.reporters | copies.reporters)
-        edges.append((src.id, dst.id, {"stats": stats}))
-    # networkx's bulk adds: one call each instead of an add_node/add_edge (and its checks) per edge
-    graph = nx.DiGraph()
-    graph.add_nodes_from(nodes.items())
-    graph.add_edges_from(edges)
-    return Topology(graph_type, as_of, window_s, graph, thresholds=thresholds or HealthThresholds())
+    """`quantiles` as a tuple: grouped once per tuple (the same one comes with every refresh of its cadence).
+    Rates whose labels repeat the previous build's of the view, in order, reuse its plan and graph."""
+    samples = rates if isinstance(rates, list | tuple) else list(rates)
+    plan = _plan(samples, graph_type, namespaces)
+    percentiles = plan.aligned(_percentiles(quantiles, graph_type, bounds or ENVOY_BUCKETS_MS))
+    stats = dict(zip(plan.ids, plan.fold(list(map(_VALUE, samples)), percentiles), strict=True))
+    return Topology(graph_type, as_of, window_s, plan.graph, stats, thresholds=thresholds or HealthThresholds())
 
 
 def add_node(graph: nx.DiGraph, key: NodeKey) -> None:
+    """Adds the node or its workload; the workload sets are frozen: a graph's copy shares them."""
     if key.id not in graph:
-        graph.add_node(key.id, key=key, workloads=set())
+        graph.add_node(key.id, key=key, workloads=frozenset())
     if key.workload:
-        graph.nodes[key.id]["workloads"].add(key.workload)
+        attrs = graph.nodes[key.id]
+        attrs["workloads"] = attrs["workloads"] | {key.workload}

@@ -6,6 +6,7 @@ and stable between refreshes. Absent values are null, never NaN or Infinity (whi
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any, TypedDict
 from observe.model.edge_stats import EdgeStats, Health, Percentile, Shares
 from observe.model.merge import disagreements
 from observe.model.readiness import node_readiness
+from observe.model.samples import Reporter
 from observe.model.topology import Topology
 from observe.model.trace_stats import EdgeTraceStats
 
@@ -83,6 +85,11 @@ def _percentile_fields(edge: dict[str, Any], percentiles: Mapping[float, Percent
     edge["p99_overflow"] = p99 is not None and p99.upper_ms == math.inf
 
 
+@functools.lru_cache(maxsize=8)  # a handful of reporter sets; Enum.value is a Python property per read
+def _reporter_names(reporters: frozenset[Reporter]) -> tuple[str, ...]:
+    return tuple(sorted(r.value for r in reporters))
+
+
 def edge_to_wire(
     topology: Topology, source: str, target: str, stats: EdgeStats, shares: Shares, health: Health
 ) -> dict[str, Any]:
@@ -99,7 +106,7 @@ def edge_to_wire(
     _percentile_fields(edge, stats.percentiles)
     edge["responses"] = {code: _round(v, 4) for code, v in sorted(stats.responses.items())}
     edge["flags"] = {flag: _round(v, 4) for flag, v in sorted(stats.flags.items())}
-    edge["reporters"] = sorted(r.value for r in stats.reporters)
+    edge["reporters"] = list(_reporter_names(stats.reporters))
     edge["security"] = stats.security
     mirror = stats.mirror
     edge["mirror"] = {"rps": _round(mirror.rps, 4), "success_rate": _round(mirror.success_rate, 5)} if mirror else None
@@ -163,7 +170,7 @@ def topology_to_wire(topology: Topology) -> WireTopology:
     totals = {node: _NodeTotals() for node in topology.graph.nodes}
     edges = []
     classify = topology.thresholds.classify
-    for source, target, stats in sorted(topology.graph.edges(data="stats")):  # (source, target) is unique
+    for (source, target), stats in sorted(topology.stats.items()):  # (source, target) is unique
         shares = stats.shares()
         health = classify(stats.rps, shares.success_rate)
         edges.append(edge_to_wire(topology, source, target, stats, shares, health))

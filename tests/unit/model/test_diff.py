@@ -12,12 +12,11 @@ Edges = dict[tuple[str, str], tuple[float, float, float | None]]  # (source, tar
 
 
 def topology(edges: Edges) -> Topology:
-    graph = nx.DiGraph()
-    for (source, target), (rps, errors, p99) in edges.items():
+    stats = {}
+    for edge, (rps, errors, p99) in edges.items():
         percentiles = {0.99: Percentile.estimate(p99)} if p99 is not None else {}
-        stats = EdgeStats(rps, {"200": rps - errors, "500": errors}, {}, "http", frozenset(), percentiles)
-        graph.add_edge(source, target, stats=stats)
-    return Topology(GraphType.VERSIONED_APP, 0.0, 300.0, graph)
+        stats[edge] = EdgeStats(rps, {"200": rps - errors, "500": errors}, {}, "http", frozenset(), percentiles)
+    return Topology(GraphType.VERSIONED_APP, 0.0, 300.0, nx.DiGraph(list(edges)), stats)
 
 
 BEFORE: Edges = {(PP, V1): (10.0, 0.0, 50.0), (PP, V2): (10.0, 0.0, 50.0), (V2, RATINGS): (10.0, 0.0, 20.0)}

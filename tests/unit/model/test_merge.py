@@ -57,3 +57,12 @@ def test_trace_error_rate_far_from_metrics_is_flagged(errors: int, flagged: bool
 
 def test_no_metrics_is_trace_only() -> None:
     assert [d.kind for d in disagreements(NO_METRICS, trace())] == ["trace_only"]
+
+
+def test_a_trace_only_edge_adds_its_workload_to_the_merged_graph_alone() -> None:
+    base = topology()
+    canary = NodeKey(NodeKind.APP, "bookinfo", app="productpage", version="v1", workload="productpage-canary")
+    merged = merge_traces(base, {(canary, EXTERNAL): trace(10, 0)}, 40.0)
+    assert merged.graph.nodes[PRODUCTPAGE.id]["workloads"] == {"productpage-v1", "productpage-canary"}
+    assert base.graph.nodes[PRODUCTPAGE.id]["workloads"] == {"productpage-v1"}  # shared, so never mutated
+    assert merged.edge_stats(PRODUCTPAGE.id, EXTERNAL.id) is NO_METRICS and len(merged.stats) == len(base.stats) + 1

@@ -2,15 +2,16 @@ import math
 from collections.abc import Iterable
 from dataclasses import replace
 
+import networkx as nx
 import pytest
 
 from observe.model.edge_stats import Health, HealthThresholds, Percentile
 from observe.model.ids import GraphType, NodeKey, NodeKind
-from observe.model.samples import LatencyQuantile, VectorSample
-from observe.model.topology import build_topology
+from observe.model.samples import LatencyQuantile, RequestRate, VectorSample
+from observe.model.topology import Topology, build_topology, forget_plans
 from observe.model.wire import topology_to_wire
 from observe.sources.istio_queries import edge_labels, parse_quantiles, parse_rates
-from tests.unit.bookinfo_samples import PRODUCTPAGE_SRC, REVIEWS, REVIEWS_SVC, bookinfo_rates
+from tests.unit.bookinfo_samples import PRODUCTPAGE_SRC, REVIEWS, REVIEWS_SVC, UNREACHED_REVIEWS, bookinfo_rates, rate
 
 AS_OF = 1795414065.0
 
@@ -192,3 +193,50 @@ def test_a_quantiles_tuple_is_grouped_once_and_a_list_every_time() -> None:
     assert p99(quantiles)[1] == 40.1
     quantiles[0] = quantiles[0]._replace(value_ms=55.0)
     assert p99(quantiles)[1] == 55.0  # a list may change under the same id: never remembered
+
+
+def _scaled(factor: float, samples: list[VectorSample] | None = None) -> list[RequestRate]:
+    """A later refresh of the same series: new sample objects, every value scaled."""
+    return parse_rates([VectorSample(s.labels, s.value * factor) for s in samples or bookinfo_rates()])
+
+
+def _from_scratch(rates: list[RequestRate], graph: GraphType = GraphType.VERSIONED_APP) -> Topology:
+    forget_plans()
+    return build_topology(graph, rates, [], as_of=AS_OF, window_s=60)
+
+
+@pytest.mark.parametrize("graph", list(GraphType))
+def test_a_refresh_of_the_same_series_reuses_the_views_graph_and_folds_its_new_values(graph: GraphType) -> None:
+    first = _from_scratch(_scaled(1.0), graph)
+    later = build_topology(graph, _scaled(2.0), [], as_of=AS_OF, window_s=60)
+    assert later.graph is first.graph and nx.is_frozen(later.graph)
+    assert later.stats == _from_scratch(_scaled(2.0), graph).stats
+    assert [later.edge_stats(*e).rps for e in later.graph.edges] == [2 * first.edge_stats(*e).rps
+                                                                    for e in first.graph.edges]  # fmt: skip
+
+
+@pytest.mark.parametrize("change", ["a new code", "a new flag", "a series gone", "another order"])
+def test_rates_whose_series_changed_are_planned_again(change: str) -> None:
+    samples = bookinfo_rates()
+    first = _from_scratch(parse_rates(samples))
+    if change == "a new code":
+        samples.append(rate(PRODUCTPAGE_SRC, REVIEWS["v1"], REVIEWS_SVC, "503", 1.0))
+    elif change == "a new flag":
+        samples[-1] = rate(PRODUCTPAGE_SRC, UNREACHED_REVIEWS, REVIEWS_SVC, "503", 0.5, "source", "UO,URX")
+    elif change == "a series gone":
+        del samples[3]
+    else:
+        samples.reverse()
+    later = build_topology(GraphType.VERSIONED_APP, parse_rates(samples), [], as_of=AS_OF, window_s=60)
+    assert later.stats == _from_scratch(parse_rates(samples)).stats
+    assert (later.stats != first.stats) is (change != "another order")
+
+
+def test_each_view_keeps_its_own_plan() -> None:
+    forget_plans()
+    rates = parse_rates(bookinfo_rates())
+    whole = build_topology(GraphType.VERSIONED_APP, rates, [], as_of=AS_OF, window_s=60)
+    narrowed = build_topology(GraphType.VERSIONED_APP, rates, [], as_of=AS_OF, window_s=60,
+                              namespaces=frozenset({"elsewhere"}))  # fmt: skip
+    again = build_topology(GraphType.VERSIONED_APP, _scaled(3.0), [], as_of=AS_OF, window_s=60)
+    assert again.graph is whole.graph and narrowed.graph.number_of_edges() == 0 < whole.graph.number_of_edges()
