@@ -31,7 +31,7 @@ lint: $(STAMP)
 # Every figure against the synthetic exporter + a real Prometheus (~10 min); writes benchmarks/RESULTS.md and
 # results.json. Smaller runs: make bench BENCH_ARGS="--edges 2000 --sweep 100,1000" (see --help; --quick: seconds).
 BENCH_ARGS ?=
-bench: $(STAMP) system-deps
+bench: $(STAMP) system-deps browser-deps
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 # Not part of `make test`: the demo stack, 20 API clients and span ingest for SOAK_MINUTES, Prometheus stopped

@@ -11,8 +11,9 @@ Sessions:
           P99 lies in its bucket, 50 viewers of a real `observe serve`;
   sweep   --sweep services (100, 1,000, 5,000; edges = services): how the per-refresh figures grow; a point
           Prometheus cannot scrape in time is reported as such.
-Plus CPU-only figures: OTLP ingest (benchmarks.ingest) and trace P99 accuracy (benchmarks.accuracy); browser
-figures are read from test-artifacts/e2e/perf.json (tests/e2e/measure_render.py) when present.
+  cpu     OTLP ingest (benchmarks.ingest) and trace P99 accuracy (benchmarks.accuracy);
+  browser the payloads and render time of a 300-node topology in headless Debian Chromium
+          (tests/e2e/measure_render.py: the real UI over a stand-in API).
 Every run is bounded (counts and time budgets); `--quick` is the seconds-long version `make test` runs.
 """
 
@@ -41,7 +42,6 @@ from observe.sources import istio_queries
 from observe.sources.istio_queries import quantiles_query
 
 HERE = Path(__file__).resolve().parent
-PERF_JSON = HERE.parent / "test-artifacts" / "e2e" / "perf.json"
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,13 @@ class Plan:
     scrape_interval_s: float = 5.0
     traces: int = 2000
     accuracy_traces: int = 5000
+    browser_nodes: int = 300
+    browser_edges: int = 1000
 
 
 QUICK = Plan(services=20, edges=40, namespaces=6, model_edges=200, sweep=(10, 20), refreshes=3, sweep_refreshes=2,
              kiali_budget_s=5.0, viewers=5, viewer_requests=10, viewer_phase_s=4.0, viewer_refresh_s=1,
-             scrape_interval_s=0.5, traces=20, accuracy_traces=300)  # fmt: skip
+             scrape_interval_s=0.5, traces=20, accuracy_traces=300, browser_nodes=30, browser_edges=60)  # fmt: skip
 
 
 def _stack(plan: Plan, services: int, edges: int, namespaces: int, rules: bool = False) -> LiveStack:
@@ -148,8 +150,12 @@ async def run(plan: Plan, only: set[str] | None = None) -> dict[str, Any]:
         results["main"] = await main_session(plan)
     if wanted("sweep"):
         results["sweep"] = [await sweep_session(plan, n) for n in plan.sweep]
-    if PERF_JSON.exists():
-        results["browser"] = json.loads(PERF_JSON.read_text())
+    if wanted("browser"):
+        from tests.e2e.measure_render import measure_sizes  # Playwright: imported only for this session
+
+        # Playwright's sync API refuses a thread with a running event loop
+        sizes = [(plan.browser_nodes, plan.browser_edges)]
+        results["browser"] = (await asyncio.to_thread(measure_sizes, sizes))[0]
     return results
 
 
@@ -318,9 +324,10 @@ LIMITS = """## What limits each figure
   cadence); namespace selection is applied to the answer, so 5 and 200 namespaces cost the same. Kiali's
   grows with namespaces (9 per namespace), and so does its time.
 - End-to-end refresh and our overhead: Prometheus's part is the answer time of the refresh's own query (sent →
-  body read); the rest is decoding and parsing it, building, the wire dicts (~20 µs per edge: a dozen rounded
-  numbers and small lists, the largest part at 2,000 edges) and their JSON, in threads that share the GIL and
-  2 cores with Prometheus and its scrapes: the tail (p95) is mostly waiting for a core.
+  body read); the rest is decoding and parsing it, folding it into the view's plan, the wire dicts (~15-20 µs
+  per edge: a dozen rounded numbers and small lists, the largest part at 2,000 edges) and their JSON, in
+  threads that share the GIL and 2 cores with Prometheus and its scrapes: the tail (p95) is mostly waiting
+  for a core.
 - Event-loop lag: the CPU work runs in threads, which hold the GIL in 5 ms slices; what holds it longer is one
   C call at a time: decoding an answer (~10 ms for 3 MB) and each collection of the garbage collector. A young
   one scans up to 20,000 objects (8-15 ms); one of gen 1, which holds what survived up to 10 young ones, takes
@@ -329,7 +336,8 @@ LIMITS = """## What limits each figure
 - P99: Prometheus's own rate() over every bucket series (buckets × edges × codes); the recording rule reads
   pre-aggregated bucket rates (one pod per workload here, so it saves less than on a real mesh).
 - Memory: the snapshot's samples, the interned label objects, the parsed-series memo (raw label bytes per
-  series), and per view its newest answer's JSON bytes; answers for older snapshots are dropped when a view's
+  series), per view its plan (~0.8 KB per edge with its graph, which the view's topologies share) and its
+  newest answer's JSON bytes; answers for older snapshots are dropped when a view's
   next one is built.
 - 50 viewers: queries stay one set per refresh (the shared refresh); the API's latency is CPU: each distinct
   (graph, namespaces) answer is built and serialised per snapshot, on the same 2 cores as Prometheus.
@@ -347,7 +355,7 @@ def main(argv: list[str] | None = None, write: Callable[[Path, str], object] = P
     parser.add_argument("--namespaces", type=int, default=Plan.namespaces)
     parser.add_argument("--model-edges", type=int, default=Plan.model_edges, help="edges of the offline model run")
     parser.add_argument("--sweep", default=",".join(map(str, Plan.sweep)), help="services per sweep point")
-    parser.add_argument("--only", default="", help="comma-separated sessions: cpu,model,main,sweep")
+    parser.add_argument("--only", default="", help="comma-separated sessions: cpu,model,main,sweep,browser")
     parser.add_argument("--out", type=Path, default=HERE, help="directory for RESULTS.md and results.json")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else Plan(services=args.services, edges=args.edges, namespaces=args.namespaces,

@@ -8,6 +8,7 @@ Loopback only: a stand-in API serves a synthetic topology to the real UI in head
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 import time
@@ -98,22 +99,31 @@ def measure(browser: Any, ui_url: str, topology: dict[str, Any], screenshot: str
     }  # fmt: skip
 
 
-def main() -> None:
+def measure_sizes(sizes: list[tuple[int, int]]) -> list[dict[str, float]]:
+    """The figures of a synthetic topology of each (nodes, edges) size, in one headless Chromium."""
     from playwright.sync_api import sync_playwright
 
-    sizes = [(100, 300), (300, 1000), (1000, 3000)]
+    out = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for nodes, edges in sizes:
-            topology = synthetic_topology(nodes, edges, namespaces=max(nodes // 30, 1))
-            api = FakeApi(lambda t=topology: t).start()
-            ui = UiServer(create_app(api.url)).start()
-            try:
-                print(json.dumps(measure(browser, ui.url, topology)), flush=True)
-            finally:
-                ui.stop()
-                api.stop()
-        browser.close()
+        try:
+            for nodes, edges in sizes:
+                topology = synthetic_topology(nodes, edges, namespaces=max(nodes // 30, 1))
+                api = FakeApi(functools.partial(dict, topology)).start()
+                ui = UiServer(create_app(api.url)).start()
+                try:
+                    out.append(measure(browser, ui.url, topology))
+                finally:
+                    ui.stop()
+                    api.stop()
+        finally:
+            browser.close()
+    return out
+
+
+def main() -> None:
+    for figures in measure_sizes([(100, 300), (300, 1000), (1000, 3000)]):
+        print(json.dumps(figures), flush=True)
 
 
 if __name__ == "__main__":
