@@ -123,13 +123,16 @@ def test_traces_page_shows_a_waterfall(page: Page, ui_url: str) -> None:
     tab.wait_for_function("() => document.querySelectorAll('#waterfall .barlayer .point').length >= 2")
     assert "service" in tab.inner_text("#span-details") and "productpage" in tab.inner_text("#span-details")
     bars = tab.locator("#waterfall .barlayer .point path")
-    # The lowest bar is the last row, a child span (rows are depth-first from the root at the top). Not the last
-    # bar in the DOM: bars are grouped by status, so with an error on the root that one is the root's.
-    # Its details replace the root's. Clicked again (at most 3 times) if they do not: on a loaded machine the
-    # first click can land while Plotly is still laying the figure out, and a child bar may be a pixel wide.
+    # The widest bar below the top row is a child span (rows are depth-first from the root at the top; bars are
+    # grouped by status in the DOM, so position, not order, tells them apart). The widest, because Plotly finds
+    # the clicked bar under the pointer and a short span's bar can be under a pixel wide. Its details replace
+    # the root's; clicked again (at most 3 times) if they do not: on a loaded machine the first click can land
+    # while Plotly is still laying the figure out.
     for attempt in range(3):
-        tops = bars.evaluate_all("paths => paths.map(p => p.getBoundingClientRect().top)")
-        bars.nth(tops.index(max(tops))).click(force=True)
+        boxes = bars.evaluate_all("ps => ps.map(p => [p.getBoundingClientRect().top, p.getBoundingClientRect().width])")
+        root_top = min(top for top, _ in boxes)
+        children = [i for i, (top, _) in enumerate(boxes) if top > root_top]
+        bars.nth(max(children, key=lambda i: boxes[i][1])).click(force=True)
         try:
             tab.wait_for_function("() => !document.querySelector('#span-details').innerText.includes('– (root)')",
                                   timeout=8_000)  # fmt: skip
