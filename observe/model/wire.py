@@ -104,8 +104,10 @@ def edge_to_wire(
         "no_response_rate": _round(shares.no_response_rate, 5),
     }
     _percentile_fields(edge, stats.percentiles)
-    edge["responses"] = {code: _round(v, 4) for code, v in sorted(stats.responses.items())}
-    edge["flags"] = {flag: _round(v, 4) for flag, v in sorted(stats.flags.items())}
+    responses, flags = stats.responses, stats.flags  # most edges: one code, no flags; nothing to sort
+    codes = sorted(responses.items()) if len(responses) > 1 else responses.items()
+    edge["responses"] = {code: _round(v, 4) for code, v in codes}
+    edge["flags"] = {flag: _round(v, 4) for flag, v in sorted(flags.items())} if flags else {}
     edge["reporters"] = list(_reporter_names(stats.reporters))
     edge["security"] = stats.security
     mirror = stats.mirror
