@@ -206,6 +206,8 @@ def rows(r: dict[str, Any]) -> list[Row]:
         add("our overhead outside Prometheus, p95 / median",
             f"{f['overhead_p95_s'] * 1000:.0f} / {f['overhead_median_s'] * 1000:.0f} ms", "≤ 150 ms",
             f["overhead_p95_s"] <= 0.15)  # fmt: skip
+        add("our CPU per refresh (this process's CPU time: parse, build, wire, JSON), p95 / median",
+            f"{f['cpu_p95_s'] * 1000:.0f} / {f['cpu_median_s'] * 1000:.0f} ms")
         add("ratio: our refresh / Prometheus's time (medians)", f"{f['ratio_median']:.2f}")
         add("event-loop lag during refreshes, p99 (max)",
             f"{f['loop_lag_p99_ms']:.1f} ({f['loop_lag_max_ms']:.0f}) ms", "< 50 ms", f["loop_lag_p99_ms"] < 50)
@@ -267,16 +269,17 @@ def _p99(p: dict[str, Any], label: str) -> str:
 
 def sweep_rows(r: dict[str, Any]) -> list[str]:
     lines = ["| services | edges | series | parse (ms) | build (ms) | refresh (s) | Prometheus (s) | "
-             "overhead (ms) | observe queries | Kiali queries (time) |", "|" + "---|" * 10]  # fmt: skip
+             "overhead (ms) | our CPU (ms) | observe queries | Kiali queries (time) |", "|" + "---|" * 11]  # fmt: skip
     for s in r.get("sweep", []):
         c = s["config"]
         if "error" in s:
-            lines.append(f"| {c['services']:,} | {c['edges']:,} | — | {s['error']} |" + " |" * 6)
+            lines.append(f"| {c['services']:,} | {c['edges']:,} | — | {s['error']} |" + " |" * 7)
             continue
         a, f, p = s["answers"], s["refresh"], s["plans"]["all"]
         lines.append(f"| {c['services']:,} | {c['edges']:,} | {c['series']:,} | {a['parse_all_ms'][1]:.0f} | "
                      f"{a['build_ms'][1]:.0f} | {f['refresh_median_s']:.2f} | {f['prometheus_median_s']:.2f} | "
-                     f"{f['overhead_median_s'] * 1000:.0f} | {s['first_refresh_queries']:.0f} | "
+                     f"{f['overhead_median_s'] * 1000:.0f} | {f['cpu_median_s'] * 1000:.0f} | "
+                     f"{s['first_refresh_queries']:.0f} | "
                      f"{p['kiali_queries_per_refresh']:,} ({p['kiali_plan_s']:.1f} s) |")  # fmt: skip
     return lines
 
