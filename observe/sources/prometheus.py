@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
+import operator
 import re
 import time
 import urllib.parse
@@ -173,6 +174,7 @@ _ANSWER = msgspec.json.Decoder(_Answer[float], strict=False)
 _TEXT_ANSWER = msgspec.json.Decoder(_Answer[str])
 _LABELS = msgspec.json.Decoder(dict[str, str])
 _DROPPED = object()  # memoised: `parse` left this series out
+_RANK, _HEAD = operator.itemgetter(0), operator.itemgetter(1)
 
 
 def _series(body: bytes) -> tuple[list[bytes], list[float]]:
@@ -196,6 +198,9 @@ class ParsedSeries:
 
     A live refresh of a steady mesh returns the same series every time with new values, so each distinct label
     set is decoded and parsed once, and a refresh costs one decode of the answer plus a dict lookup per sample.
+    Rows come in the order their series were first seen, whatever the answer's order: Prometheus promises none
+    (an aggregation over recording rules returns its groups in a different order from one evaluation to the
+    next), and a steady order lets the model reuse its plan (model.topology).
     `parse` must be a pure, module-level function of the labels (its identity keys the memo); it returns None
     for a sample to leave out. Each memo is cleared when it outgrows MAX_SERIES, so memory stays bounded by
     the series actually seen; threads may share it (a lost race only parses a series twice).
@@ -204,23 +209,31 @@ class ParsedSeries:
     MAX_SERIES = 262_144
 
     def __init__(self) -> None:
-        self._memos: dict[Callable[[dict[str, str]], object], dict[bytes, object]] = {}
+        self._memos: dict[Callable[[dict[str, str]], object], dict[bytes, tuple[int, object]]] = {}
 
     def rows(self, body: bytes, parse: Callable[[dict[str, str]], H | None]) -> Rows[H]:
         memo = self._memos.setdefault(parse, {})
         if len(memo) > self.MAX_SERIES:
             memo.clear()
         keys, values = _series(body)  # the keys are bytes: msgspec's Raw is not hashable
-        heads: list[Any] = list(map(memo.get, keys))  # one C call for the whole answer; None where not seen yet
-        if None in heads:
-            for i, head in enumerate(heads):
-                if head is None:
+        # (first-seen rank, head) per sample: one C call for the whole answer; None where not seen yet
+        entries: list[Any] = list(map(memo.get, keys))
+        if None in entries:
+            for i, entry in enumerate(entries):
+                if entry is None:
                     parsed = parse(_LABELS.decode(keys[i]))
-                    heads[i] = memo[keys[i]] = _DROPPED if parsed is None else parsed
+                    entries[i] = memo[keys[i]] = (len(memo), _DROPPED if parsed is None else parsed)
+        ranks = list(map(_RANK, entries))
+        if ranks != sorted(ranks):  # C calls only, and linear when the answer keeps its order
+            order = sorted(range(len(ranks)), key=ranks.__getitem__)
+            entries, values = list(map(entries.__getitem__, order)), list(map(values.__getitem__, order))
+        heads: list[Any] = list(map(_HEAD, entries))
         if _DROPPED in heads:
             kept = [i for i, head in enumerate(heads) if head is not _DROPPED]
             heads, values = [heads[i] for i in kept], [values[i] for i in kept]
         return Rows(heads, values)
+
+
 def describe_api_error(message: str) -> str:
     """Prometheus's own words from 'HTTP Status Code 503 (b'{"errorType":"timeout",…}')'."""
     match = _STATUS.search(message)

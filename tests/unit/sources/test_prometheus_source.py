@@ -156,6 +156,16 @@ def test_each_series_is_parsed_once_and_a_left_out_one_stays_out() -> None:
     assert PARSED[3:] == [{"name": "d"}]  # only the new series
 
 
+def test_rows_keep_the_order_their_series_were_first_seen_in() -> None:
+    """Prometheus promises no order (over recording rules it changes between evaluations); the model's plan
+    is reused only for samples in the same order."""
+    series = ParsedSeries()
+    assert series.rows(_vector(({"name": "a"}, "1"), ({"name": "b"}, "2")), _counting_head) == (["a", "b"], [1, 2])
+    shuffled = _vector(({"name": "c"}, "3"), ({"name": "b", "drop": "1"}, "0"), ({"name": "b"}, "4"),
+                       ({"name": "a"}, "5"))  # fmt: skip
+    assert series.rows(shuffled, _counting_head) == (["a", "b", "c"], [5.0, 4.0, 3.0])
+
+
 def test_the_memo_is_bounded() -> None:
     PARSED.clear()
     series = ParsedSeries()
