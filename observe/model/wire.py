@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
+
+import networkx as nx
 
 from observe.model.edge_stats import EdgeStats, Health, Percentile, Shares
 from observe.model.merge import disagreements
@@ -90,38 +93,49 @@ def _reporter_names(reporters: frozenset[Reporter]) -> tuple[str, ...]:
     return tuple(sorted(r.value for r in reporters))
 
 
-def edge_to_wire(
-    topology: Topology, source: str, target: str, stats: EdgeStats, shares: Shares, health: Health
-) -> dict[str, Any]:
-    edge: dict[str, Any] = {
-        "source": source,
-        "target": target,
-        "protocol": stats.protocol,
-        "rps": _round(stats.rps, 4),
-        "success_rate": _round(shares.success_rate, 5),
-        "error_rate_5xx": _round(shares.error_rate_5xx, 5),
-        "rate_4xx": _round(shares.rate_4xx, 5),
-        "no_response_rate": _round(shares.no_response_rate, 5),
-    }
+_NUMBERS = ("rps", "success_rate", "error_rate_5xx", "rate_4xx", "no_response_rate")
+
+
+def _fixed_fields(topology: Topology, source: str, target: str, stats: EdgeStats) -> dict[str, Any]:
+    """Every field but the rates, in wire order (the rates' keys hold their places): what a view's edge keeps
+    from one refresh to the next until its percentiles are queried again, when no trace is on it."""
+    edge: dict[str, Any] = {"source": source, "target": target, "protocol": stats.protocol}
+    edge.update(dict.fromkeys(_NUMBERS))
     _percentile_fields(edge, stats.percentiles)
-    responses, flags = stats.responses, stats.flags  # most edges: one code, no flags; nothing to sort
-    codes = sorted(responses.items()) if len(responses) > 1 else responses.items()
-    edge["responses"] = {code: _round(v, 4) for code, v in codes}
-    edge["flags"] = {flag: _round(v, 4) for flag, v in sorted(flags.items())} if flags else {}
+    edge["responses"] = edge["flags"] = None
     edge["reporters"] = list(_reporter_names(stats.reporters))
     edge["security"] = stats.security
-    mirror = stats.mirror
-    edge["mirror"] = {"rps": _round(mirror.rps, 4), "success_rate": _round(mirror.success_rate, 5)} if mirror else None
+    edge["mirror"] = None
     trace = topology.traces.get((source, target))
     in_metrics = bool(stats.reporters)
     edge["trace"] = _trace_to_wire(trace, topology.trace_window_s) if trace else None
     edge["seen_by"] = [name for name, seen in (("metrics", in_metrics), ("traces", trace is not None)) if seen]
     edge["disagreements"] = [{"kind": d.kind, "message": d.message} for d in disagreements(stats, trace)]
-    edge["health"] = health.value if in_metrics else "unknown"
-    if not in_metrics:  # never show a zero rate for an edge metrics did not see
-        for name in ("rps", "success_rate", "error_rate_5xx", "rate_4xx", "no_response_rate"):
-            edge[name] = None
+    edge["health"] = "unknown"
     return edge
+
+
+def _set_rates(edge: dict[str, Any], stats: EdgeStats, shares: Shares, health: Health) -> dict[str, Any]:
+    responses, flags = stats.responses, stats.flags  # most edges: one code, no flags; nothing to sort
+    codes = sorted(responses.items()) if len(responses) > 1 else responses.items()
+    edge["responses"] = {code: _round(v, 4) for code, v in codes}
+    edge["flags"] = {flag: _round(v, 4) for flag, v in sorted(flags.items())} if flags else {}
+    mirror = stats.mirror
+    edge["mirror"] = {"rps": _round(mirror.rps, 4), "success_rate": _round(mirror.success_rate, 5)} if mirror else None
+    if stats.reporters:  # never show a zero rate for an edge metrics did not see: left null, health unknown
+        edge["rps"] = _round(stats.rps, 4)
+        edge["success_rate"] = _round(shares.success_rate, 5)
+        edge["error_rate_5xx"] = _round(shares.error_rate_5xx, 5)
+        edge["rate_4xx"] = _round(shares.rate_4xx, 5)
+        edge["no_response_rate"] = _round(shares.no_response_rate, 5)
+        edge["health"] = health.value
+    return edge
+
+
+def edge_to_wire(
+    topology: Topology, source: str, target: str, stats: EdgeStats, shares: Shares, health: Health
+) -> dict[str, Any]:
+    return _set_rates(_fixed_fields(topology, source, target, stats), stats, shares, health)
 
 
 def _trace_to_wire(trace: EdgeTraceStats, window_s: float) -> dict[str, Any]:
@@ -166,16 +180,50 @@ def node_to_wire(topology: Topology, node_id: str, totals: _NodeTotals) -> WireN
     )
 
 
+# The fixed fields of each edge of a plan's graph (model.topology: frozen, and shared by the refreshes of a view
+# whose series stay the same), kept while that graph lives. An edge's are made again when its percentiles (a
+# new percentile query), protocol, reporters or security differ from those they were made for; an edge with
+# traces is made whole each time (its trace fields follow the trace window).
+@dataclass(slots=True)
+class _Fixed:
+    order: list[tuple[str, str]]  # the edges, sorted
+    edges: dict[tuple[str, str], tuple[tuple[object, ...], dict[str, Any]]] = field(default_factory=dict)
+
+
+_FIXED: weakref.WeakKeyDictionary[nx.DiGraph, _Fixed] = weakref.WeakKeyDictionary()
+
+
+def _fixed(topology: Topology) -> _Fixed:
+    graph = topology.graph
+    if not nx.is_frozen(graph):  # a graph with trace-only edges added: this answer's own
+        return _Fixed(sorted(topology.stats))
+    fixed = _FIXED.get(graph)
+    if fixed is None:
+        fixed = _FIXED[graph] = _Fixed(sorted(topology.stats))
+    return fixed
+
+
 def topology_to_wire(topology: Topology) -> WireTopology:
     """One pass over the edges, which also sums each node's rates and finds its health: asking the graph per
-    node for its edges again (as Topology.node_health does) cost about a quarter of the answer at 10,000 edges."""
+    node for its edges again (as Topology.node_health does) cost about a quarter of the answer at 10,000 edges.
+    An edge without traces is a copy of its fixed fields with the rates set."""
     totals = {node: _NodeTotals() for node in topology.graph.nodes}
     edges = []
     classify = topology.thresholds.classify
-    for (source, target), stats in sorted(topology.stats.items()):  # (source, target) is unique
+    fixed, traces, all_stats = _fixed(topology), topology.traces, topology.stats
+    for key in fixed.order:  # (source, target) is unique
+        stats = all_stats[key]
         shares = stats.shares()
         health = classify(stats.rps, shares.success_rate)
-        edges.append(edge_to_wire(topology, source, target, stats, shares, health))
+        if key in traces:
+            edges.append(edge_to_wire(topology, *key, stats, shares, health))
+        else:
+            made_for = (stats.percentiles, stats.protocol, stats.reporters, stats.security)
+            entry = fixed.edges.get(key)
+            if entry is None or entry[0] != made_for:
+                entry = fixed.edges[key] = made_for, _fixed_fields(topology, *key, stats)
+            edges.append(_set_rates(entry[1].copy(), stats, shares, health))
+        source, target = key
         totals[source].rps_out += stats.rps
         callee = totals[target]
         callee.rps_in += stats.rps
