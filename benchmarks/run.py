@@ -312,8 +312,9 @@ LIMITS = """## What limits each figure
   and hashing its label bytes (~260 bytes for the percentile answer, which repeats the identity labels for each
   of its three quantiles: ~0.9 µs) and one typed sample. A first answer, with every series new, also decodes
   the labels and interns each edge's label object (the "first" figure: a new server, or a mesh whose series all
-  changed). Grows with samples (edges × codes + 3 × edges); a rates-only refresh (two of three) skips the
-  percentile answer, about two thirds of the bytes.
+  changed). Rows are put in first-seen series order when an answer's order differs (over recording rules
+  Prometheus's order changes between evaluations), so the build's plan holds. Grows with samples (edges ×
+  codes + 3 × edges); a rates-only refresh (two of three) skips the percentile answer, two thirds of the bytes.
 - Build: a view's first build plans every edge: its samples grouped by their interned label object, whose
   nodes are memoised on it; what the labels alone decide (codes, flags, protocol, reporters); the networkx
   graph of its nodes (add_edges_from alone ~15-25 ms at 10,000 edges); ~10 µs of interpreted work per edge.
@@ -327,10 +328,12 @@ LIMITS = """## What limits each figure
   cadence); namespace selection is applied to the answer, so 5 and 200 namespaces cost the same. Kiali's
   grows with namespaces (9 per namespace), and so does its time.
 - End-to-end refresh and our overhead: Prometheus's part is the answer time of the refresh's own query (sent →
-  body read); the rest is decoding and parsing it, folding it into the view's plan, the wire dicts (~15-20 µs
-  per edge: a dozen rounded numbers and small lists, the largest part at 2,000 edges) and their JSON, in
-  threads that share the GIL and 2 cores with Prometheus and its scrapes: the tail (p95) is mostly waiting
-  for a core.
+  body read); the rest is decoding and parsing it, folding it into the view's plan, the wire dicts and their
+  JSON, in threads that share the GIL and 2 cores with Prometheus and its scrapes: the tail (p95) is mostly
+  waiting for a core ("our CPU" is the process's own CPU time). The wire is the largest part: each edge's
+  fixed fields are kept with the plan's graph, so a refresh copies them and sets a dozen rounded rates and
+  the response codes (~8 µs per edge; 10-20 µs live, where Prometheus's scrapes share the caches); at 5,000
+  edges and more it is what keeps our overhead above 150 ms. Next: the wire encoded natively from columns.
 - Event-loop lag: the CPU work runs in threads, which hold the GIL in 5 ms slices; what holds it longer is one
   C call at a time: decoding an answer (~10 ms for 3 MB) and each collection of the garbage collector. A young
   one scans up to 20,000 objects (8-15 ms); one of gen 1, which holds what survived up to 10 young ones, takes
@@ -339,9 +342,9 @@ LIMITS = """## What limits each figure
 - P99: Prometheus's own rate() over every bucket series (buckets × edges × codes); the recording rule reads
   pre-aggregated bucket rates (one pod per workload here, so it saves less than on a real mesh).
 - Memory: the snapshot's samples, the interned label objects, the parsed-series memo (raw label bytes per
-  series), per view its plan (~0.8 KB per edge with its graph, which the view's topologies share) and its
-  newest answer's JSON bytes; answers for older snapshots are dropped when a view's
-  next one is built.
+  series), per view its plan (~0.8 KB per edge with its graph, which the view's topologies share) with its
+  edges' fixed wire fields (~1 KB per edge), and its newest answer's JSON bytes; answers for older snapshots
+  are dropped when a view's next one is built.
 - 50 viewers: queries stay one set per refresh (the shared refresh); the API's latency is CPU: each distinct
   (graph, namespaces) answer is built and serialised per snapshot, on the same 2 cores as Prometheus.
 - OTLP ingest: protobuf decoding (upb) then one Python step per span for pairing and the sketches; JSON
