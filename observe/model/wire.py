@@ -152,16 +152,8 @@ def _trace_to_wire(trace: EdgeTraceStats, window_s: float) -> dict[str, Any]:
     }
 
 
-@dataclass(slots=True)
-class _NodeTotals:
-    """What a node's wire entry needs from its edges, summed during the one pass over them."""
-
-    rps_in: float = 0.0
-    rps_out: float = 0.0
-    health: Health = Health.IDLE  # the worst inbound edge's (Topology.node_health)
-
-
-def node_to_wire(topology: Topology, node_id: str, totals: _NodeTotals) -> WireNode:
+def _fixed_node(topology: Topology, node_id: str) -> WireNode:
+    """A node's wire entry but its health and rates (placeholders, in wire order)."""
     key = topology.node_key(node_id)
     workloads = sorted(topology.graph.nodes[node_id]["workloads"])
     return WireNode(
@@ -173,21 +165,23 @@ def node_to_wire(topology: Topology, node_id: str, totals: _NodeTotals) -> WireN
         workload=key.workload if len(workloads) <= 1 else "",
         workloads=workloads,
         service=key.service,
-        health=totals.health.value,
-        rps_in=round(totals.rps_in, 4),
-        rps_out=round(totals.rps_out, 4),
+        health=Health.IDLE.value,
+        rps_in=0.0,
+        rps_out=0.0,
         readiness=[WireReadiness(problem=r.problem, fix=r.fix) for r in node_readiness(topology, node_id)],
     )
 
 
-# The fixed fields of each edge of a plan's graph (model.topology: frozen, and shared by the refreshes of a view
-# whose series stay the same), kept while that graph lives. An edge's are made again when its percentiles (a
-# new percentile query), protocol, reporters or security differ from those they were made for; an edge with
-# traces is made whole each time (its trace fields follow the trace window).
+# The fixed fields of each edge and node of a plan's graph (model.topology: frozen, and shared by the refreshes
+# of a view whose series stay the same), kept while that graph lives. An edge's are made again when its
+# percentiles (a new percentile query), protocol, reporters or security differ from those they were made for;
+# with traces, an edge that has some and every node (readiness reads the traces) are made whole each time.
 @dataclass(slots=True)
 class _Fixed:
     order: list[tuple[str, str]]  # the edges, sorted
+    node_order: list[str]
     edges: dict[tuple[str, str], tuple[tuple[object, ...], dict[str, Any]]] = field(default_factory=dict)
+    nodes: dict[str, WireNode] = field(default_factory=dict)
 
 
 _FIXED: weakref.WeakKeyDictionary[nx.DiGraph, _Fixed] = weakref.WeakKeyDictionary()
@@ -196,45 +190,65 @@ _FIXED: weakref.WeakKeyDictionary[nx.DiGraph, _Fixed] = weakref.WeakKeyDictionar
 def _fixed(topology: Topology) -> _Fixed:
     graph = topology.graph
     if not nx.is_frozen(graph):  # a graph with trace-only edges added: this answer's own
-        return _Fixed(sorted(topology.stats))
+        return _Fixed(sorted(topology.stats), sorted(graph))
     fixed = _FIXED.get(graph)
     if fixed is None:
-        fixed = _FIXED[graph] = _Fixed(sorted(topology.stats))
+        fixed = _FIXED[graph] = _Fixed(sorted(topology.stats), sorted(graph))
     return fixed
+
+
+def _edge(topology: Topology, fixed: _Fixed, key: tuple[str, str], stats: EdgeStats, shares: Shares,
+          health: Health) -> dict[str, Any]:  # fmt: skip
+    if key in topology.traces:
+        return edge_to_wire(topology, *key, stats, shares, health)
+    made_for = (stats.percentiles, stats.protocol, stats.reporters, stats.security)
+    entry = fixed.edges.get(key)
+    if entry is None or entry[0] != made_for:
+        entry = fixed.edges[key] = made_for, _fixed_fields(topology, *key, stats)
+    return _set_rates(entry[1].copy(), stats, shares, health)
+
+
+def _node(topology: Topology, fixed: _Fixed, node_id: str) -> WireNode:
+    if topology.traces:
+        return _fixed_node(topology, node_id)
+    node = fixed.nodes.get(node_id)
+    if node is None:
+        node = fixed.nodes[node_id] = _fixed_node(topology, node_id)
+    return node.copy()
 
 
 def topology_to_wire(topology: Topology) -> WireTopology:
     """One pass over the edges, which also sums each node's rates and finds its health: asking the graph per
     node for its edges again (as Topology.node_health does) cost about a quarter of the answer at 10,000 edges.
-    An edge without traces is a copy of its fixed fields with the rates set."""
-    totals = {node: _NodeTotals() for node in topology.graph.nodes}
+    An edge or node is a copy of its fixed fields with its rates and health set."""
+    fixed, all_stats = _fixed(topology), topology.stats
+    rps_in, rps_out = dict.fromkeys(fixed.node_order, 0.0), dict.fromkeys(fixed.node_order, 0.0)
+    worst = dict.fromkeys(fixed.node_order, Health.IDLE)  # of a node's inbound edges (Topology.node_health)
     edges = []
     classify = topology.thresholds.classify
-    fixed, traces, all_stats = _fixed(topology), topology.traces, topology.stats
     for key in fixed.order:  # (source, target) is unique
         stats = all_stats[key]
         shares = stats.shares()
         health = classify(stats.rps, shares.success_rate)
-        if key in traces:
-            edges.append(edge_to_wire(topology, *key, stats, shares, health))
-        else:
-            made_for = (stats.percentiles, stats.protocol, stats.reporters, stats.security)
-            entry = fixed.edges.get(key)
-            if entry is None or entry[0] != made_for:
-                entry = fixed.edges[key] = made_for, _fixed_fields(topology, *key, stats)
-            edges.append(_set_rates(entry[1].copy(), stats, shares, health))
+        edges.append(_edge(topology, fixed, key, stats, shares, health))
         source, target = key
-        totals[source].rps_out += stats.rps
-        callee = totals[target]
-        callee.rps_in += stats.rps
-        if health.rank > callee.health.rank:
-            callee.health = health
+        rps_out[source] += stats.rps
+        rps_in[target] += stats.rps
+        if health.rank > worst[target].rank:
+            worst[target] = health
+    nodes = []
+    for node_id in fixed.node_order:
+        node = _node(topology, fixed, node_id)
+        node["health"] = worst[node_id].value
+        node["rps_in"] = round(rps_in[node_id], 4)
+        node["rps_out"] = round(rps_out[node_id], 4)
+        nodes.append(node)
     return WireTopology(
         as_of=topology.as_of,
         window_s=topology.window_s,
         graph=topology.graph_type.value,
         stale=topology.stale,
         missing=[WireMissing(source=m.source, error=m.error) for m in topology.missing],
-        nodes=[node_to_wire(topology, n, totals[n]) for n in sorted(totals)],
+        nodes=nodes,
         edges=edges,
     )
