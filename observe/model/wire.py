@@ -97,8 +97,8 @@ _NUMBERS = ("rps", "success_rate", "error_rate_5xx", "rate_4xx", "no_response_ra
 
 
 def _fixed_fields(topology: Topology, source: str, target: str, stats: EdgeStats) -> dict[str, Any]:
-    """Every field but the rates, in wire order (the rates' keys hold their places): what a view's edge keeps
-    from one refresh to the next until its percentiles are queried again, when no trace is on it."""
+    """Every field but the rates and health, in wire order (their keys hold their places): for an edge without
+    traces, what stays the same from one refresh to the next until its percentiles are queried again."""
     edge: dict[str, Any] = {"source": source, "target": target, "protocol": stats.protocol}
     edge.update(dict.fromkeys(_NUMBERS))
     _percentile_fields(edge, stats.percentiles)
