@@ -343,7 +343,7 @@ LIMITS = """## What limits each figure
   pre-aggregated bucket rates (one pod per workload here, so it saves less than on a real mesh).
 - Memory: the snapshot's samples, the interned label objects, the parsed-series memo (raw label bytes per
   series), per view its plan (~0.8 KB per edge with its graph, which the view's topologies share) with its
-  edges' fixed wire fields (~1 KB per edge), and its newest answer's JSON bytes; answers for older snapshots
+  edges' fixed wire fields (~1.4 KB per edge), and its newest answer's JSON bytes; answers for older snapshots
   are dropped when a view's next one is built.
 - 50 viewers: queries stay one set per refresh (the shared refresh); the API's latency is CPU: each distinct
   (graph, namespaces) answer is built and serialised per snapshot, on the same 2 cores as Prometheus.
