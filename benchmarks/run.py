@@ -332,8 +332,9 @@ LIMITS = """## What limits each figure
   JSON, in threads that share the GIL and 2 cores with Prometheus and its scrapes: the tail (p95) is mostly
   waiting for a core ("our CPU" is the process's own CPU time). The wire is the largest part: each edge's
   fixed fields are kept with the plan's graph, so a refresh copies them and sets a dozen rounded rates and
-  the response codes (~8 µs per edge; 10-20 µs live, where Prometheus's scrapes share the caches); at 5,000
-  edges and more it is what keeps our overhead above 150 ms. Next: the wire encoded natively from columns.
+  the response codes (~8 µs per edge and node; 10-17 µs live at 5,000 edges, where Prometheus's scrapes share
+  the caches); at 5,000 edges and more it is what keeps our overhead near or above 150 ms. Next: the wire
+  computed from per-edge columns.
 - Event-loop lag: the CPU work runs in threads, which hold the GIL in 5 ms slices; what holds it longer is one
   C call at a time: decoding an answer (~10 ms for 3 MB) and each collection of the garbage collector. A young
   one scans up to 20,000 objects (8-15 ms); one of gen 1, which holds what survived up to 10 young ones, takes
