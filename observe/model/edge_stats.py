@@ -140,11 +140,10 @@ class EdgeShape(NamedTuple):
     def fold(self, values: Sequence[float], percentiles: Mapping[float, Percentile] | None = None) -> EdgeStats:
         if len(self.positions) == 1:  # one response code: most edges of a healthy mesh
             rps = values[self.positions[0]]
-            flags = {flag: rps for flag in self.flags[0]} if self.flags[0] else {}
-            return EdgeStats(rps, {self.codes[0]: rps}, flags, self.protocol, self.reporters, percentiles or {},
-                             self.security)  # fmt: skip
+            return EdgeStats(rps, {self.codes[0]: rps}, dict.fromkeys(self.flags[0], rps), self.protocol,
+                             self.reporters, percentiles or {}, self.security)  # fmt: skip
         responses: dict[str, float] = {}
-        flags = {}
+        flags: dict[str, float] = {}
         for position, code, sample_flags in zip(self.positions, self.codes, self.flags, strict=True):
             rps = values[position]
             responses[code] = responses.get(code, 0.0) + rps

@@ -226,7 +226,7 @@ class _Plan:
         return out
 
 
-# The last plan of up to 8 views, the oldest dropped first (~1 KB per edge with its graph).
+# The last plan of up to 8 views, the oldest dropped first (~0.8 KB per edge with its graph).
 _PLANS: OrderedDict[tuple[GraphType, frozenset[str]], _Plan] = OrderedDict()
 _MAX_PLANS = 8
 
