@@ -46,7 +46,7 @@ def merge_traces(topology: Topology, stats: Mapping[EdgeKey, EdgeTraceStats], co
         add_node(graph, dst)
         graph.add_edge(src.id, dst.id)
     metrics = {**topology.stats, **{(src.id, dst.id): NO_METRICS for src, dst in only_in_traces}}
-    return replace(topology, graph=graph, stats=metrics, traces=traces, trace_window_s=covered_s)
+    return replace(topology, graph=graph, stats=metrics, traces=traces, trace_window_s=covered_s, columns=None)
 
 
 def disagreements(metrics: EdgeStats, trace: EdgeTraceStats | None) -> list[Disagreement]:

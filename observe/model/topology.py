@@ -10,7 +10,8 @@ the edge's `mirror` stats: never in its user numbers; an edge carrying only copi
 
 A build is a plan and a fold. The plan holds all that the samples' labels decide: steps 1 and 4, each edge's
 shape (which samples, their codes and flags, its protocol and reporters) and the graph of its nodes. The fold
-reads the values. A live refresh of a steady mesh returns the same series in the same order, so each view
+reads the values: a few numpy operations over the whole answer (model.edge_columns), then each edge's
+EdgeStats from the sums. A live refresh of a steady mesh returns the same series in the same order, so each view
 (graph type, namespaces) keeps its last plan, and a build whose samples repeat the plan's heads (edge labels,
 reporter, code, flags) only folds: topologies built from one plan share its graph, frozen. Edge statistics
 live beside the graph (Topology.stats), so no build writes to it.
@@ -18,16 +19,17 @@ live beside the graph (Topology.stats), so no build writes to it.
 
 from __future__ import annotations
 
-import itertools
 import math
 import operator
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
+import numpy as np
 
+from observe.model.edge_columns import ColumnLayout, EdgeColumns
 from observe.model.edge_stats import EdgeShape, EdgeStats, Health, HealthThresholds, Percentile, edge_shape
 from observe.model.ids import UNKNOWN, GraphType, NodeKey
 from observe.model.nodes import destination_node, source_node
@@ -56,6 +58,9 @@ class Topology:
     thresholds: HealthThresholds = field(default_factory=HealthThresholds)
     traces: Mapping[tuple[str, str], EdgeTraceStats] = field(default_factory=dict)  # set by model.merge
     trace_window_s: float = 0.0  # the time the trace statistics really cover (whole slots)
+    # A plan's build: the edges' numbers in the order of sorted(stats), the same as the stats hold; None for
+    # a graph that is not the plan's (model.merge adds edges seen in traces only)
+    columns: EdgeColumns | None = None
 
     def edge_stats(self, source: str, target: str) -> EdgeStats:
         return self.stats[source, target]
@@ -168,11 +173,11 @@ _VALUE = operator.itemgetter(4)
 
 
 class _Plan:
-    """What a build takes from the samples' labels alone, for one (graph type, namespaces) view: the edges,
-    each one's shape (user requests, mirrored copies) and the graph of their nodes, frozen: topologies built
-    from the same plan share it."""
+    """What a build takes from the samples' labels alone, for one (graph type, namespaces) view: the edges
+    (sorted by their nodes' ids), each one's shape (user requests, mirrored copies) and its columns' layout,
+    and the graph of their nodes, frozen: topologies built from the same plan share it."""
 
-    __slots__ = ("graph", "heads", "ids", "keys", "percentiles", "shapes")
+    __slots__ = ("graph", "heads", "ids", "index", "keys", "layout", "percentiles", "shapes")
 
     def __init__(self, rates: Sequence[RequestRate], heads: list[tuple[object, ...]], graph_type: GraphType,
                  namespaces: frozenset[str]) -> None:  # fmt: skip
@@ -180,11 +185,13 @@ class _Plan:
         position = {id(rate): i for i, rate in enumerate(rates)}
         user, mirrored = split_rates(rates, graph_type)
         nodes: dict[str, tuple[NodeKey, set[str]]] = {}
+        edges: list[tuple[EdgeKey, list[RequestRate]]] = list(user.items())
+        edges += [(p, []) for p in mirrored if p not in user]  # copies only
+        edges.sort(key=lambda edge: (edge[0][0].id, edge[0][1].id))
         self.ids: list[tuple[str, str]] = []
         self.keys: list[EdgeKey] = []
         self.shapes: list[tuple[EdgeShape, EdgeShape | None]] = []
-        only_copies: list[tuple[EdgeKey, list[RequestRate]]] = [(p, []) for p in mirrored if p not in user]
-        for (src, dst), same in itertools.chain(user.items(), only_copies):
+        for (src, dst), same in edges:
             if namespaces and src.namespace not in namespaces and dst.namespace not in namespaces:
                 continue
             for key in (src, dst):
@@ -203,6 +210,9 @@ class _Plan:
         self.graph.add_nodes_from((id_, {"key": key, "workloads": frozenset(w)}) for id_, (key, w) in nodes.items())
         self.graph.add_edges_from(self.ids)
         nx.freeze(self.graph)
+        self.index = {ids: i for i, ids in enumerate(self.ids)}
+        apart = [i for i, (_, copies) in enumerate(self.shapes) if copies is not None]
+        self.layout = ColumnLayout([user for user, _ in self.shapes], apart)
         self.percentiles: tuple[object, list[Mapping[float, Percentile] | None]] = (None, [])
 
     def aligned(self, grouped: _Grouped) -> list[Mapping[float, Percentile] | None]:
@@ -213,17 +223,52 @@ class _Plan:
             self.percentiles = (grouped, aligned)
         return aligned
 
-    def fold(self, values: list[float], percentiles: list[Mapping[float, Percentile] | None]) -> list[EdgeStats]:
-        out = []
-        for (user, copies), edge_percentiles in zip(self.shapes, percentiles, strict=True):
-            stats = user.fold(values, edge_percentiles)
-            if copies is not None:
-                mirror = copies.fold(values)
-                if not stats.reporters:  # copies only: the edge's protocol and security are theirs
-                    stats = stats._replace(protocol=mirror.protocol, security=mirror.security)
-                stats = stats._replace(mirror=mirror, reporters=stats.reporters | mirror.reporters)
-            out.append(stats)
-        return out
+    def edge_stats(self, i: int, columns: EdgeColumns, values: Sequence[float]) -> EdgeStats:
+        """The EdgeStats of edge `i` from its columns (`values`: the samples', for its mirrored copies)."""
+        user, copies = self.shapes[i]
+        sums, flag_sums = columns.group_sums, columns.flag_sums
+        stats = EdgeStats(float(columns.rps[i]), {code: float(sums[group]) for code, group in self.layout.responses[i]},
+                          {flag: float(flag_sums[group]) for flag, group in self.layout.flags[i]}, user.protocol,
+                          user.reporters, columns.percentiles[i] or {}, user.security)  # fmt: skip
+        if copies is None:
+            return stats
+        mirror = copies.fold(values)
+        if not stats.reporters:  # copies only: the edge's protocol and security are theirs
+            stats = stats._replace(protocol=mirror.protocol, security=mirror.security)
+        return stats._replace(mirror=mirror, reporters=stats.reporters | mirror.reporters)
+
+
+class _FoldedStats(Mapping[tuple[str, str], EdgeStats]):
+    """A plan's build's EdgeStats, each made from the columns when it is first read: the wire of a plan's
+    build reads the columns, so a live refresh makes few (the edges with traces or mirrored copies)."""
+
+    __slots__ = ("_columns", "_made", "_plan", "_values")
+
+    def __init__(self, plan: _Plan, columns: EdgeColumns) -> None:
+        self._plan, self._columns = plan, columns
+        self._made: dict[int, EdgeStats] = {}
+        self._values: list[float] | None = None
+
+    def __getitem__(self, key: tuple[str, str]) -> EdgeStats:
+        i = self._plan.index[key]
+        stats = self._made.get(i)
+        if stats is None:
+            if self._values is None and self._plan.shapes[i][1] is not None:
+                self._values = self._columns.values.tolist()
+            stats = self._made[i] = self._plan.edge_stats(i, self._columns, self._values or ())
+        return stats
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._plan.ids)
+
+    def __len__(self) -> int:
+        return len(self._plan.ids)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._plan.index
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 # The last plan of up to 8 views, the oldest dropped first (~0.8 KB per edge with its graph).
@@ -265,8 +310,9 @@ def build_topology(
     samples = rates if isinstance(rates, list | tuple) else list(rates)
     plan = _plan(samples, graph_type, namespaces)
     percentiles = plan.aligned(_percentiles(quantiles, graph_type, bounds or ENVOY_BUCKETS_MS))
-    stats = dict(zip(plan.ids, plan.fold(list(map(_VALUE, samples)), percentiles), strict=True))
-    return Topology(graph_type, as_of, window_s, plan.graph, stats, thresholds=thresholds or HealthThresholds())
+    columns = plan.layout.fold(np.fromiter(map(_VALUE, samples), np.float64, len(samples)), percentiles)
+    return Topology(graph_type, as_of, window_s, plan.graph, _FoldedStats(plan, columns),
+                    thresholds=thresholds or HealthThresholds(), columns=columns)  # fmt: skip
 
 
 def add_node(graph: nx.DiGraph, key: NodeKey) -> None:

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 import networkx as nx
+import numpy as np
 
+from observe.model.edge_columns import ColumnLayout, EdgeColumns, Floats, Ints
 from observe.model.edge_stats import EdgeStats, Health, Percentile, Shares
 from observe.model.merge import disagreements
 from observe.model.readiness import node_readiness
@@ -96,7 +98,9 @@ def _reporter_names(reporters: frozenset[Reporter]) -> tuple[str, ...]:
 _NUMBERS = ("rps", "success_rate", "error_rate_5xx", "rate_4xx", "no_response_rate")
 
 
-def _fixed_fields(topology: Topology, source: str, target: str, stats: EdgeStats) -> dict[str, Any]:
+def _fixed_fields(
+    topology: Topology, source: str, target: str, stats: EdgeStats, trace: EdgeTraceStats | None
+) -> dict[str, Any]:
     """Every field but the rates and health, in wire order (their keys hold their places): for an edge without
     traces, what stays the same from one refresh to the next until its percentiles are queried again."""
     edge: dict[str, Any] = {"source": source, "target": target, "protocol": stats.protocol}
@@ -106,7 +110,6 @@ def _fixed_fields(topology: Topology, source: str, target: str, stats: EdgeStats
     edge["reporters"] = list(_reporter_names(stats.reporters))
     edge["security"] = stats.security
     edge["mirror"] = None
-    trace = topology.traces.get((source, target))
     in_metrics = bool(stats.reporters)
     edge["trace"] = _trace_to_wire(trace, topology.trace_window_s) if trace else None
     edge["seen_by"] = [name for name, seen in (("metrics", in_metrics), ("traces", trace is not None)) if seen]
@@ -135,7 +138,8 @@ def _set_rates(edge: dict[str, Any], stats: EdgeStats, shares: Shares, health: H
 def edge_to_wire(
     topology: Topology, source: str, target: str, stats: EdgeStats, shares: Shares, health: Health
 ) -> dict[str, Any]:
-    return _set_rates(_fixed_fields(topology, source, target, stats), stats, shares, health)
+    fixed = _fixed_fields(topology, source, target, stats, topology.traces.get((source, target)))
+    return _set_rates(fixed, stats, shares, health)
 
 
 def _trace_to_wire(trace: EdgeTraceStats, window_s: float) -> dict[str, Any]:
@@ -182,6 +186,31 @@ class _Fixed:
     node_order: list[str]
     edges: dict[tuple[str, str], tuple[tuple[object, ...], dict[str, Any]]] = field(default_factory=dict)
     nodes: dict[str, WireNode] = field(default_factory=dict)
+    columns: _ColumnOrder | None = None
+    # a plan's build: each edge's fixed fields, in order, and the percentiles they were made with
+    bases: tuple[object, list[dict[str, Any]]] = (None, [])
+
+
+@dataclass(frozen=True, slots=True)
+class _ColumnOrder:
+    """A plan's edges as the wire reads its columns: codes and flags sorted, each edge's nodes' indices."""
+
+    index: dict[tuple[str, str], int]
+    responses: list[tuple[tuple[str, int], ...]]
+    flags: list[tuple[tuple[str, int], ...]]
+    sources: Ints
+    targets: Ints
+
+
+def _column_order(fixed: _Fixed, layout: ColumnLayout) -> _ColumnOrder:
+    node_index = {node: i for i, node in enumerate(fixed.node_order)}
+    return _ColumnOrder(
+        {key: i for i, key in enumerate(fixed.order)},
+        [tuple(sorted(codes)) if len(codes) > 1 else codes for codes in layout.responses],
+        [tuple(sorted(flags)) if len(flags) > 1 else flags for flags in layout.flags],
+        np.array([node_index[source] for source, _ in fixed.order], dtype=np.intp),
+        np.array([node_index[target] for _, target in fixed.order], dtype=np.intp),
+    )
 
 
 _FIXED: weakref.WeakKeyDictionary[nx.DiGraph, _Fixed] = weakref.WeakKeyDictionary()
@@ -194,18 +223,18 @@ def _fixed(topology: Topology) -> _Fixed:
     fixed = _FIXED.get(graph)
     if fixed is None:
         fixed = _FIXED[graph] = _Fixed(sorted(topology.stats), sorted(graph))
+    if topology.columns is not None and fixed.columns is None:
+        fixed.columns = _column_order(fixed, topology.columns.layout)
     return fixed
 
 
-def _edge(topology: Topology, fixed: _Fixed, key: tuple[str, str], stats: EdgeStats, shares: Shares,
-          health: Health) -> dict[str, Any]:  # fmt: skip
-    if key in topology.traces:
-        return edge_to_wire(topology, *key, stats, shares, health)
+def _kept(topology: Topology, fixed: _Fixed, key: tuple[str, str], stats: EdgeStats) -> dict[str, Any]:
+    """The fixed fields of an edge without traces (do not change them: copy)."""
     made_for = (stats.percentiles, stats.protocol, stats.reporters, stats.security)
     entry = fixed.edges.get(key)
     if entry is None or entry[0] != made_for:
-        entry = fixed.edges[key] = made_for, _fixed_fields(topology, *key, stats)
-    return _set_rates(entry[1].copy(), stats, shares, health)
+        entry = fixed.edges[key] = made_for, _fixed_fields(topology, *key, stats, None)
+    return entry[1]
 
 
 def _node(topology: Topology, fixed: _Fixed, node_id: str) -> WireNode:
@@ -217,31 +246,96 @@ def _node(topology: Topology, fixed: _Fixed, node_id: str) -> WireNode:
     return node.copy()
 
 
-def topology_to_wire(topology: Topology) -> WireTopology:
-    """One pass over the edges, which also sums each node's rates and finds its health: asking the graph per
-    node for its edges again (as Topology.node_health does) cost about a quarter of the answer at 10,000 edges.
-    An edge or node is a copy of its fixed fields with its rates and health set."""
-    fixed, all_stats = _fixed(topology), topology.stats
-    rps_in, rps_out = dict.fromkeys(fixed.node_order, 0.0), dict.fromkeys(fixed.node_order, 0.0)
-    worst = dict.fromkeys(fixed.node_order, Health.IDLE)  # of a node's inbound edges (Topology.node_health)
-    edges = []
-    classify = topology.thresholds.classify
+def _rounded(values: Floats, digits: int) -> list[Any]:
+    """_round of each value: np.rint rounds half to even, as round() does, and NaN and ±Inf become None."""
+    scale = _SCALE[digits]
+    with np.errstate(invalid="ignore", over="ignore"):
+        out: list[Any] = (np.rint(values * scale) / scale).tolist()
+    for i in np.flatnonzero(~np.isfinite(values)).tolist():
+        out[i] = None
+    return out
+
+
+_HEALTH_BY_RANK = tuple(sorted(Health, key=lambda h: h.rank))
+_HEALTH_VALUES = tuple(h.value for h in _HEALTH_BY_RANK)
+
+
+def _edges_from_stats(topology: Topology, fixed: _Fixed) -> tuple[list[dict[str, Any]], list[float], list[int]]:
+    """Each edge from its EdgeStats; with each edge's rps and health rank (for its nodes)."""
+    all_stats, classify, traces = topology.stats, topology.thresholds.classify, topology.traces
+    edges, rps, ranks = [], [], []
     for key in fixed.order:  # (source, target) is unique
         stats = all_stats[key]
         shares = stats.shares()
         health = classify(stats.rps, shares.success_rate)
-        edges.append(_edge(topology, fixed, key, stats, shares, health))
-        source, target = key
-        rps_out[source] += stats.rps
-        rps_in[target] += stats.rps
-        if health.rank > worst[target].rank:
-            worst[target] = health
+        if key in traces:
+            edges.append(edge_to_wire(topology, *key, stats, shares, health))
+        else:
+            edges.append(_set_rates(_kept(topology, fixed, key, stats).copy(), stats, shares, health))
+        rps.append(stats.rps)
+        ranks.append(health.rank)
+    return edges, rps, ranks
+
+
+def _edges_from_columns(
+    topology: Topology, fixed: _Fixed, columns: EdgeColumns, order: _ColumnOrder
+) -> tuple[list[dict[str, Any]], Ints]:
+    """Every edge's numbers rounded in bulk, then set in a copy of its fixed fields; an edge with traces or
+    mirrored copies (more than the columns hold) from its EdgeStats. With each edge's health rank."""
+    all_stats = topology.stats
+    made_with, bases = fixed.bases  # one read: threads may render this graph at once
+    if made_with is not columns.percentiles:  # a view's first build, or new percentiles: every EdgeStats read
+        bases = [_kept(topology, fixed, key, all_stats[key]) for key in fixed.order]
+        fixed.bases = (columns.percentiles, bases)
+    shares = columns.shares(topology.thresholds)
+    sums, flag_sums = _rounded(columns.group_sums, 4), _rounded(columns.flag_sums, 4)
+    edges = []
+    for base, responses, flags, rps, success, errors, client, none, rank in zip(
+        bases, order.responses, order.flags, _rounded(columns.rps, 4), _rounded(shares.success_rate, 5),
+        _rounded(shares.error_rate_5xx, 5), _rounded(shares.rate_4xx, 5), _rounded(shares.no_response_rate, 5),
+        shares.health.tolist(), strict=True,
+    ):  # fmt: skip
+        edge = base.copy()
+        edge["rps"], edge["success_rate"], edge["error_rate_5xx"] = rps, success, errors
+        edge["rate_4xx"], edge["no_response_rate"] = client, none
+        edge["responses"] = {code: sums[group] for code, group in responses}
+        edge["flags"] = {flag: flag_sums[group] for flag, group in flags}
+        edge["health"] = _HEALTH_VALUES[rank]
+        edges.append(edge)
+    for i in {*columns.layout.apart, *(order.index[key] for key in topology.traces)}:
+        key = fixed.order[i]
+        stats = all_stats[key]
+        edges[i] = edge_to_wire(topology, *key, stats, stats.shares(), _HEALTH_BY_RANK[shares.health[i]])
+    return edges, shares.health
+
+
+def topology_to_wire(topology: Topology) -> WireTopology:
+    """One pass over the edges, which also gives each node's rates and health: asking the graph per node for
+    its edges again (as Topology.node_health does) cost about a quarter of the answer at 10,000 edges. An edge
+    or node is a copy of its fixed fields with its rates and health set. A plan's build (Topology.columns)
+    has its edges' numbers in arrays, rounded and summed per node in bulk."""
+    fixed = _fixed(topology)
+    nodes_count = len(fixed.node_order)
+    if topology.columns is not None and fixed.columns is not None:
+        edges, ranks = _edges_from_columns(topology, fixed, topology.columns, fixed.columns)
+        rps, sources, targets = topology.columns.rps, fixed.columns.sources, fixed.columns.targets
+    else:
+        edges, rps_list, rank_list = _edges_from_stats(topology, fixed)
+        node_index = {node: i for i, node in enumerate(fixed.node_order)}
+        rps, ranks = np.array(rps_list, dtype=np.float64), np.array(rank_list, dtype=np.intp)
+        sources = np.array([node_index[source] for source, _ in fixed.order], dtype=np.intp)
+        targets = np.array([node_index[target] for _, target in fixed.order], dtype=np.intp)
+    # the sums add each node's edges in the edges' order, as a loop over them would
+    rps_out = np.bincount(sources, weights=rps, minlength=nodes_count).tolist()
+    rps_in = np.bincount(targets, weights=rps, minlength=nodes_count).tolist()
+    worst = np.zeros(nodes_count, dtype=np.intp)  # of a node's inbound edges (Topology.node_health)
+    np.maximum.at(worst, targets, ranks)
     nodes = []
-    for node_id in fixed.node_order:
+    for node_id, rank, into, out in zip(fixed.node_order, worst.tolist(), rps_in, rps_out, strict=True):
         node = _node(topology, fixed, node_id)
-        node["health"] = worst[node_id].value
-        node["rps_in"] = round(rps_in[node_id], 4)
-        node["rps_out"] = round(rps_out[node_id], 4)
+        node["health"] = _HEALTH_VALUES[rank]
+        node["rps_in"] = round(into, 4)
+        node["rps_out"] = round(out, 4)
         nodes.append(node)
     return WireTopology(
         as_of=topology.as_of,

@@ -2,6 +2,7 @@ import math
 import random
 from dataclasses import replace
 
+import orjson
 import pytest
 
 from observe.model.ids import GraphType
@@ -11,7 +12,7 @@ from observe.model.topology import Topology, build_topology, forget_plans
 from observe.model.trace_stats import EdgeTraceStats
 from observe.model.wire import WireTopology, _round, topology_to_wire
 from observe.sources.istio_queries import parse_quantiles, parse_rates
-from tests.unit.bookinfo_samples import PRODUCTPAGE_SRC, REVIEWS, bookinfo_rates
+from tests.unit.bookinfo_samples import PRODUCTPAGE_SRC, REVIEWS, UNREACHED_REVIEWS, bookinfo_rates, rate, side
 
 
 @pytest.mark.parametrize("digits", [3, 4, 5])
@@ -45,7 +46,7 @@ def _topology(factor: float, p99_ms: float, traces: bool = False) -> Topology:
 
 def _without_kept_fields(topology: Topology) -> WireTopology:
     """The wire made whole: a graph that is not a plan's (a copy: not frozen) keeps no fixed fields."""
-    return topology_to_wire(replace(topology, graph=topology.graph.copy()))
+    return topology_to_wire(replace(topology, graph=topology.graph.copy(), columns=None))
 
 
 @pytest.mark.parametrize("traces", [False, True])
@@ -61,3 +62,39 @@ def test_a_refresh_of_a_views_edges_is_the_wire_made_whole(traces: bool) -> None
     traced = {(e["source"], e["target"]): e for e in topology_to_wire(_topology(1.0, 40.0, True))["edges"]}
     assert traced["bookinfo/productpage/v1", "bookinfo/reviews/v2"]["seen_by"] == ["metrics", "traces"]
     assert traced["bookinfo/productpage/v1", "bookinfo/reviews/v1"]["trace"] is None
+
+
+def _random_rates(rng: random.Random) -> list[VectorSample]:
+    """A mesh of a few apps and versions with every kind of sample: several codes per edge, flags (one and
+    several, in either order), source-only requests that reached no workload, mirrored copies, and values
+    that are zero, tiny, huge or not numbers."""
+    apps = [(f"app{i}", f"v{v}") for i in range(4) for v in range(2)]
+    samples = []
+    for _ in range(60):
+        (src_app, src_version), (dst_app, dst_version) = rng.sample(apps, 2)
+        src = side("source", f"{src_app}-{src_version}", src_app, src_version)
+        service = f"{dst_app}.bookinfo.svc.cluster.local" + rng.choice(("", "", "", "-shadow"))
+        unreached = rng.random() < 0.1
+        dst = UNREACHED_REVIEWS if unreached else side("destination", f"{dst_app}-{dst_version}", dst_app, dst_version)
+        value = rng.choice((0.0, 1e-7, 1e9, math.nan, math.inf)) if rng.random() < 0.1 else rng.random() * 50
+        samples.append(rate(src, dst, service, rng.choice(("200", "200", "404", "500", "503", "0")), value,
+                            "source" if unreached or rng.random() < 0.2 else "destination",
+                            rng.choice(("-", "-", "UO", "URX,UF", "UF,URX", "UH"))))  # fmt: skip
+    return samples
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("graph", list(GraphType))
+def test_the_wire_from_columns_is_the_wire_from_each_edges_stats(graph: GraphType, seed: int) -> None:
+    """A plan's build rounds its numbers in bulk (numpy): the same JSON, byte for byte, as edge by edge."""
+    forget_plans()
+    samples = _random_rates(random.Random(seed))
+    for factor in (1.0, 3.0):  # a view's first build, then a refresh of its plan
+        topology = build_topology(graph, parse_rates([VectorSample(s.labels, s.value * factor) for s in samples]),
+                                  (), as_of=1.0, window_s=60)  # fmt: skip
+        assert topology.columns is not None
+        by_edge = replace(topology, graph=topology.graph.copy(), columns=None)
+        assert orjson.dumps(topology_to_wire(topology)) == orjson.dumps(topology_to_wire(by_edge))
+    edges = topology_to_wire(topology)["edges"]
+    assert any(len(e["responses"]) > 1 for e in edges) and any(len(e["flags"]) > 1 for e in edges)
+    assert any(e["mirror"] for e in edges) and any(e["rps"] is None or e["success_rate"] is None for e in edges)

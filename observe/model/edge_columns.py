@@ -1,0 +1,131 @@
+"""A plan's per-edge numbers as columns: one refresh's values folded in bulk, with numpy.
+
+Each edge of a plan has a shape (model.edge_stats.EdgeShape): which samples, their response codes and their
+flags. The layout flattens the shapes into index arrays once per plan. A refresh's fold is then a few
+numpy.bincount calls: the sample values → a sum per (edge, code) "group", an edge's groups in first-seen order
+→ an rps per edge; and a sum per (edge, flag). bincount adds its weights in input order starting from 0.0,
+which is the order the per-edge fold adds them in (EdgeShape.fold, EdgeStats.shares), so an edge's numbers
+here and in its EdgeStats are the same floats; so are the shares, the same sums divided in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from observe.model.edge_stats import EdgeShape, HealthThresholds, Percentile
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.intp]
+
+
+def _indices(values: Sequence[int]) -> Ints:
+    return np.array(values, dtype=np.intp)
+
+
+class ColumnLayout:
+    """The index arrays of a plan's edge shapes, and each edge's codes and flags beside their group."""
+
+    __slots__ = ("apart", "class_4xx", "class_5xx", "class_none", "edges", "flag_edge", "flag_groups",
+                 "flag_positions", "flags", "group_edge", "groups", "positions", "responses")  # fmt: skip
+
+    def __init__(self, shapes: Sequence[EdgeShape], apart: Sequence[int] = ()) -> None:
+        """`apart`: the edges whose EdgeStats hold more than these columns do (mirrored copies)."""
+        self.apart = tuple(apart)
+        positions: list[int] = []
+        groups: list[int] = []
+        group_edge: list[int] = []
+        codes: list[str] = []
+        flag_positions: list[int] = []
+        flag_groups: list[int] = []
+        flag_edge: list[int] = []
+        self.responses: list[tuple[tuple[str, int], ...]] = []  # an edge's (code, group), codes first-seen
+        self.flags: list[tuple[tuple[str, int], ...]] = []  # an edge's (flag, flag group), flags first-seen
+        for edge, shape in enumerate(shapes):
+            code_group: dict[str, int] = {}
+            flag_group: dict[str, int] = {}
+            for position, code, sample_flags in zip(shape.positions, shape.codes, shape.flags, strict=True):
+                group = code_group.get(code)
+                if group is None:
+                    group = code_group[code] = len(codes)
+                    codes.append(code)
+                    group_edge.append(edge)
+                positions.append(position)
+                groups.append(group)
+                for flag in sample_flags:
+                    group = flag_group.get(flag)
+                    if group is None:
+                        group = flag_group[flag] = len(flag_edge)
+                        flag_edge.append(edge)
+                    flag_positions.append(position)
+                    flag_groups.append(group)
+            self.responses.append(tuple(code_group.items()))
+            self.flags.append(tuple(flag_group.items()))
+        self.edges = len(shapes)
+        self.positions, self.groups, self.group_edge = _indices(positions), _indices(groups), _indices(group_edge)
+        self.flag_positions, self.flag_groups = _indices(flag_positions), _indices(flag_groups)
+        self.flag_edge = _indices(flag_edge)
+        # each class's groups, as the edge each belongs to (EdgeStats.shares: codes 5xx, 4xx and '0')
+        self.class_5xx = _indices([g for g, code in enumerate(codes) if code.startswith("5")])
+        self.class_4xx = _indices([g for g, code in enumerate(codes) if code.startswith("4")])
+        self.class_none = _indices([g for g, code in enumerate(codes) if code == "0"])
+
+    def fold(self, values: Floats, percentiles: Sequence[Mapping[float, Percentile] | None]) -> EdgeColumns:
+        """`values`: the samples' (the shapes' positions index them); `percentiles`: each edge's."""
+        group_sums = _sums(self.groups, values[self.positions], len(self.group_edge))
+        flag_sums = _sums(self.flag_groups, values[self.flag_positions], len(self.flag_edge))
+        return EdgeColumns(self, values, self.per_edge(group_sums), group_sums, flag_sums, percentiles)
+
+    def per_edge(self, group_sums: Floats, of: Ints | None = None) -> Floats:
+        """The sum of each edge's groups (of the given ones: all by default), in group order."""
+        if of is None:
+            return _sums(self.group_edge, group_sums, self.edges)
+        return _sums(self.group_edge[of], group_sums[of], self.edges)
+
+
+def _sums(bins: Ints, weights: Floats, length: int) -> Floats:
+    """The weights added up per bin, each bin's in input order from 0.0 (numpy.bincount's loop)."""
+    return cast(Floats, np.bincount(bins, weights=weights, minlength=length))
+
+
+class ColumnShares(NamedTuple):
+    """EdgeStats.shares and HealthThresholds.classify of every edge; shares are NaN where an edge had no
+    requests (None in EdgeStats), health is the rank (Health.rank) of each edge's."""
+
+    error_rate_5xx: Floats
+    rate_4xx: Floats
+    no_response_rate: Floats
+    success_rate: Floats
+    idle: npt.NDArray[np.bool_]
+    health: Ints
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeColumns:
+    """One build's numbers for the edges of a plan, in the plan's edge order."""
+
+    layout: ColumnLayout
+    values: Floats  # the samples'
+    rps: Floats
+    group_sums: Floats  # rps per (edge, code) group
+    flag_sums: Floats  # rps per (edge, flag) group
+    percentiles: Sequence[Mapping[float, Percentile] | None]  # the same sequence while they are not queried again
+
+    def shares(self, thresholds: HealthThresholds) -> ColumnShares:
+        layout, rps = self.layout, self.rps
+        errors, client, none = (layout.per_edge(self.group_sums, of) for of in
+                                (layout.class_5xx, layout.class_4xx, layout.class_none))  # fmt: skip
+        idle = rps <= 0  # no shares (EdgeStats.shares); a NaN rps is not idle and has NaN shares
+        with np.errstate(divide="ignore", invalid="ignore"):
+            errors, client, none = errors / rps, client / rps, none / rps
+            success = np.fmax(0.0, 1.0 - errors - none)  # fmax: max(0.0, nan) is 0.0, as Python's max gives
+            for share in (errors, client, none, success):
+                share[idle] = np.nan
+            health = np.select(  # HealthThresholds.classify, as ranks: idle 0, healthy 1, degraded 2, failing 3
+                [idle, success >= thresholds.healthy, success >= thresholds.degraded], [0, 1, 2], default=3
+            ).astype(np.intp)
+        return ColumnShares(errors, client, none, success, idle, health)
