@@ -187,7 +187,8 @@ class _Fixed:
     edges: dict[tuple[str, str], tuple[tuple[object, ...], dict[str, Any]]] = field(default_factory=dict)
     nodes: dict[str, WireNode] = field(default_factory=dict)
     columns: _ColumnOrder | None = None
-    # a plan's build: each edge's fixed fields, in order, and the percentiles they were made with
+    # a plan's builds: each edge's fixed fields, in order, without and with the percentiles they were made with
+    plain: list[dict[str, Any]] | None = None
     bases: tuple[object, list[dict[str, Any]]] = (None, [])
 
 
@@ -284,8 +285,12 @@ def _edges_from_columns(
     mirrored copies (more than the columns hold) from its EdgeStats. With each edge's health rank."""
     all_stats = topology.stats
     made_with, bases = fixed.bases  # one read: threads may render this graph at once
-    if made_with is not columns.percentiles:  # a view's first build, or new percentiles: every EdgeStats read
-        bases = [_kept(topology, fixed, key, all_stats[key]) for key in fixed.order]
+    if made_with is not columns.percentiles:  # a view's first build, or a new percentile query
+        if fixed.plain is None:
+            fixed.plain = [_fixed_fields(topology, *key, all_stats[key], None) for key in fixed.order]
+        bases = [plain.copy() for plain in fixed.plain]
+        for base, percentiles in zip(bases, columns.percentiles, strict=True):
+            _percentile_fields(base, percentiles or {})
         fixed.bases = (columns.percentiles, bases)
     shares = columns.shares(topology.thresholds)
     sums, flag_sums = _rounded(columns.group_sums, 4), _rounded(columns.flag_sums, 4)
