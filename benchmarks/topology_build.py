@@ -23,7 +23,8 @@ from observe.sources.istio_queries import EDGE_LABELS, IDENTITY_LABELS, QUANTILE
 
 def _vector(samples: list[tuple[dict[str, str], float]]) -> bytes:
     result = [{"metric": labels, "value": [1795414065.0, repr(value)]} for labels, value in samples]
-    return json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
+    answer = {"status": "success", "data": {"resultType": "vector", "result": result}}
+    return json.dumps(answer, separators=(",", ":")).encode()  # compact, as Prometheus writes it
 
 
 def answer_bodies(config: SyntheticConfig) -> tuple[bytes, bytes]:
