@@ -26,6 +26,7 @@ class Settings:
     """Every setting; `write_token` is kept out of repr so it never reaches a log."""
 
     prometheus_url: str = "http://127.0.0.1:9090"
+    prometheus_gzip: bool = False  # ask for gzip answers: for a Prometheus across a slow link (see sources.prometheus)
     host: str = "127.0.0.1"
     port: int = 8080
     window: str = "1m"  # default topology window

@@ -69,7 +69,9 @@ def create_app(
     app = web.Application(middlewares=[errors_middleware], client_max_size=limits.max_body_bytes)
     self_metrics = SelfMetrics()
     answered = self_metrics.prometheus_seconds.observe
-    inner = metrics_source or PrometheusSource(settings.prometheus_url, on_answer=answered)
+    inner = metrics_source or PrometheusSource(
+        settings.prometheus_url, gzip=settings.prometheus_gzip, on_answer=answered
+    )
     # Every user of the metrics source shares one backoff: a dead Prometheus costs one probe per refresh.
     backoff = Backoff(inner.name, BackoffPolicy(cap_s=settings.refresh_s), self_metrics)
     source = GuardedMetricsSource(inner, backoff)

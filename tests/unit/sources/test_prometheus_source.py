@@ -35,11 +35,15 @@ class FakePrometheusHTTP:
     def __init__(self, status: int = 200, body: Any = None, delay_s: float = 0.0) -> None:
         self.status, self.body, self.delay_s = status, body, delay_s
         self.params: list[dict[str, str]] = []
+        self.encodings: list[str | None] = []  # each query's Accept-Encoding
 
     async def handle(self, request: web.Request) -> web.Response:
         self.params.append(dict(request.query))
+        self.encodings.append(request.headers.get("Accept-Encoding"))
         await asyncio.sleep(self.delay_s)
-        return web.json_response(self.body, status=self.status)
+        response = web.json_response(self.body, status=self.status)
+        response.enable_compression()  # as Prometheus: gzip when the client accepts it
+        return response
 
     async def ready(self, request: web.Request) -> web.Response:
         return web.Response(text="Prometheus Server is Ready.")
@@ -53,12 +57,12 @@ class FakePrometheusHTTP:
 
 @contextlib.asynccontextmanager
 async def serving(
-    fake: FakePrometheusHTTP, on_answer: Callable[[float], None] | None = None
+    fake: FakePrometheusHTTP, on_answer: Callable[[float], None] | None = None, gzip: bool = False
 ) -> AsyncIterator[PrometheusSource]:
     """A PrometheusSource pointed at `fake`, served on loopback; both closed on the way out."""
     server = TestServer(fake.app(), host="127.0.0.1")
     await server.start_server()
-    source = PrometheusSource(str(server.make_url("")), on_answer=on_answer)
+    source = PrometheusSource(str(server.make_url("")), on_answer=on_answer, gzip=gzip)
     try:
         yield source
     finally:
@@ -79,6 +83,15 @@ async def test_query_sends_time_and_server_timeout_and_parses() -> None:
     assert fake.params == [{"query": "up", "time": "1795414065.250", "timeout": "5s"}]
     assert samples and all(s.labels.get("reporter") in ("source", "destination") for s in samples)
     assert len(answered) == 1 and 0.05 <= answered[0] < 5  # the answer time (the fake waits 50 ms)
+
+
+@pytest.mark.parametrize("gzip", [False, True])
+async def test_answers_come_plain_unless_gzip_is_asked_for(gzip: bool) -> None:
+    fake = FakePrometheusHTTP(body=fixture("rates-vector.json"))
+    async with serving(fake, gzip=gzip) as source:
+        samples = await source.query("up", at=1795414065.25, timeout_s=5)
+    assert fake.encodings == ["gzip" if gzip else "identity"]
+    assert len(samples) == len(fixture("rates-vector.json")["data"]["result"])
 
 
 @pytest.mark.parametrize(("status", "body", "words"), [
