@@ -331,16 +331,14 @@ def topology_to_wire(topology: Topology) -> WireTopology:
         sources = np.array([node_index[source] for source, _ in fixed.order], dtype=np.intp)
         targets = np.array([node_index[target] for _, target in fixed.order], dtype=np.intp)
     # the sums add each node's edges in the edges' order, as a loop over them would
-    rps_out = np.bincount(sources, weights=rps, minlength=nodes_count).tolist()
-    rps_in = np.bincount(targets, weights=rps, minlength=nodes_count).tolist()
+    rps_out = _rounded(np.bincount(sources, weights=rps, minlength=nodes_count), 4)
+    rps_in = _rounded(np.bincount(targets, weights=rps, minlength=nodes_count), 4)
     worst = np.zeros(nodes_count, dtype=np.intp)  # of a node's inbound edges (Topology.node_health)
     np.maximum.at(worst, targets, ranks)
     nodes = []
     for node_id, rank, into, out in zip(fixed.node_order, worst.tolist(), rps_in, rps_out, strict=True):
         node = _node(topology, fixed, node_id)
-        node["health"] = _HEALTH_VALUES[rank]
-        node["rps_in"] = round(into, 4)
-        node["rps_out"] = round(out, 4)
+        node["health"], node["rps_in"], node["rps_out"] = _HEALTH_VALUES[rank], into, out
         nodes.append(node)
     return WireTopology(
         as_of=topology.as_of,
