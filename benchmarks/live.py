@@ -28,6 +28,7 @@ from benchmarks.kiali_plan import plan as kiali_plan
 from benchmarks.stack import LiveStack
 from benchmarks.timing import cpu_ms, quantile
 from observe.model.ids import GraphType
+from observe.model.samples import Rows
 from observe.model.topology import build_topology, forget_plans
 from observe.model.wire import topology_to_wire
 from observe.services.refresh import RefreshPolicy, SnapshotCache
@@ -38,10 +39,8 @@ from observe.sources.istio_queries import (
     IDENTITY_LABELS,
     QUANTILES,
     quantile_head,
-    quantiles_from_rows,
     quantiles_query,
     rate_head,
-    rates_from_rows,
     rates_query,
 )
 from observe.sources.prometheus import ParsedSeries, PrometheusSource
@@ -78,17 +77,17 @@ def answers(stack: LiveStack, repeat: int = 5, quantiles_timeout_s: float = 60.0
 
 
 def measure_answers(rates_body: bytes, quantiles_body: bytes, repeat: int) -> Figures:
-    """CPU (best, median) ms of parsing both answers as a refresh does (PrometheusSource.query_parsed, then the
-    typed samples), first with nothing memoised (a new server: every series parsed) then in a steady mesh (the
-    same series again, new values); of building the graph from the parsed samples, as a rates refresh does
+    """CPU (best, median) ms of parsing both answers as a refresh does (PrometheusSource.query_parsed: the
+    model builds from its rows), first with nothing memoised (a new server: every series parsed) then in a
+    steady mesh (the same series again, new values); of building the graph from the parsed rows, as a rates
+    refresh does
     (the view's plan reused, the percentiles grouped once per percentile query, on their slower cadence), as the
     first build after a percentile query does and as a view's first build does (every edge planned); of the
     wire JSON."""
     series = ParsedSeries()
 
     def parse() -> tuple[Any, Any]:
-        rates = rates_from_rows(series.rows(rates_body, rate_head))
-        return rates, quantiles_from_rows(series.rows(quantiles_body, quantile_head))
+        return series.rows(rates_body, rate_head), series.rows(quantiles_body, quantile_head)
 
     def first_parse() -> Any:
         nonlocal series
@@ -96,8 +95,7 @@ def measure_answers(rates_body: bytes, quantiles_body: bytes, repeat: int) -> Fi
         istio_queries.forget_interned()
         return parse()
 
-    parsed_rates, parsed_quantiles = parse()
-    refreshed = tuple(parsed_quantiles)  # a snapshot's: the same tuple until the percentiles' next query
+    parsed_rates, refreshed = parse()  # a snapshot's percentiles: the same rows until their next query
     # each refresh's samples are new objects (new values, the same series): one set per timed build
     refreshes = iter([parse()[0] for _ in range(3 * repeat + 1)])
 
@@ -110,8 +108,8 @@ def measure_answers(rates_body: bytes, quantiles_body: bytes, repeat: int) -> Fi
 
     built = build()
     return {
-        "rate_samples": len(parsed_rates),
-        "quantile_samples": len(parsed_quantiles),
+        "rate_samples": len(parsed_rates.values),
+        "quantile_samples": len(refreshed.values),
         "answer_bytes": len(rates_body) + len(quantiles_body),
         "edges": built.graph.number_of_edges(),
         "nodes": built.graph.number_of_nodes(),
@@ -119,7 +117,7 @@ def measure_answers(rates_body: bytes, quantiles_body: bytes, repeat: int) -> Fi
         "parse_first_ms": cpu_ms(first_parse, repeat),
         "parse_all_ms": cpu_ms(parse, repeat),
         "build_ms": cpu_ms(build, repeat),
-        "build_with_percentiles_ms": cpu_ms(lambda: build(tuple(parsed_quantiles)), repeat),
+        "build_with_percentiles_ms": cpu_ms(lambda: build(Rows(*refreshed)), repeat),
         "build_first_ms": cpu_ms(first_build, repeat),
         "wire_ms": cpu_ms(lambda: encode_answer(topology_to_wire(built)), repeat),
         "wire_bytes": len(encode_answer(topology_to_wire(built))),

@@ -76,18 +76,18 @@ class ColumnLayout:
 
     def fold(self, values: Floats, percentiles: Sequence[Mapping[float, Percentile] | None]) -> EdgeColumns:
         """`values`: the samples' (the shapes' positions index them); `percentiles`: each edge's."""
-        group_sums = _sums(self.groups, values[self.positions], len(self.group_edge))
-        flag_sums = _sums(self.flag_groups, values[self.flag_positions], len(self.flag_edge))
+        group_sums = sums_by(self.groups, values[self.positions], len(self.group_edge))
+        flag_sums = sums_by(self.flag_groups, values[self.flag_positions], len(self.flag_edge))
         return EdgeColumns(self, values, self.per_edge(group_sums), group_sums, flag_sums, percentiles)
 
     def per_edge(self, group_sums: Floats, of: Ints | None = None) -> Floats:
         """The sum of each edge's groups (of the given ones: all by default), in group order."""
         if of is None:
-            return _sums(self.group_edge, group_sums, self.edges)
-        return _sums(self.group_edge[of], group_sums[of], self.edges)
+            return sums_by(self.group_edge, group_sums, self.edges)
+        return sums_by(self.group_edge[of], group_sums[of], self.edges)
 
 
-def _sums(bins: Ints, weights: Floats, length: int) -> Floats:
+def sums_by(bins: Ints, weights: Floats, length: int) -> Floats:
     """The weights added up per bin, each bin's in input order from 0.0 (numpy.bincount's loop)."""
     return cast(Floats, np.bincount(bins, weights=weights, minlength=length))
 

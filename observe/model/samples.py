@@ -73,10 +73,15 @@ class VectorSample(NamedTuple):  # per sample too: a large mesh's answer holds t
 
 class Rows(NamedTuple, Generic[H]):
     """An instant-vector answer with each sample's labels parsed into a head (MetricsSource.query_parsed):
-    two parallel lists, so that the typed samples are made in one pass with no tuple per sample in between."""
+    two parallel lists, never changed once made. The model builds from them as they are (model.topology): a
+    parser memoises its heads, so a steady mesh's answers hand it the very same head objects every time."""
 
     heads: list[H]
     values: list[float]
+
+
+RateHead = tuple[EdgeLabels, Reporter, str, str]  # a RequestRate but its value
+QuantileHead = tuple[EdgeLabels, float]  # a LatencyQuantile but its value
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ from observe.model.edge_stats import EdgeShape, EdgeStats, Health, HealthThresho
 from observe.model.ids import UNKNOWN, GraphType, NodeKey
 from observe.model.nodes import destination_node, source_node
 from observe.model.quantiles import ENVOY_BUCKETS_MS
-from observe.model.samples import EdgeLabels, LatencyQuantile, Reporter, RequestRate
+from observe.model.samples import EdgeLabels, LatencyQuantile, QuantileHead, RateHead, Reporter, RequestRate, Rows
 from observe.model.trace_stats import EdgeTraceStats
 
 EdgeKey = tuple[NodeKey, NodeKey]
@@ -123,12 +123,16 @@ def quantile_edge(sample: LatencyQuantile, graph: GraphType) -> EdgeKey:
 
 
 def percentiles_by_edge(
-    quantiles: Iterable[LatencyQuantile], graph: GraphType, bounds: tuple[float, ...]
+    quantiles: Rows[QuantileHead] | Iterable[LatencyQuantile], graph: GraphType, bounds: tuple[float, ...]
 ) -> dict[EdgeKey, dict[float, Percentile]]:
     finite = tuple(sorted(bounds))
     last, new = finite[-1], tuple.__new__
     by_object: dict[int, tuple[EdgeLabels, dict[float, Percentile]]] = {}  # as in split_rates
-    for edge, quantile, value in quantiles:
+    if isinstance(quantiles, Rows):
+        pairs: Iterable[tuple[QuantileHead, float]] = zip(quantiles.heads, quantiles.values, strict=True)
+    else:
+        pairs = (((q.edge, q.quantile), q.value_ms) for q in quantiles)
+    for (edge, quantile), value in pairs:
         if value == value:  # NaN: no requests on the edge in the window
             memo = by_object.get(id(edge))
             if memo is None:
@@ -150,14 +154,16 @@ def percentiles_by_edge(
 
 
 # Percentiles are queried on a slower cadence than rates (services.refresh), so successive builds of a view
-# get the very same quantiles tuple: grouped once, kept for the last few tuples (held, so ids stay theirs).
+# get the very same quantiles (Rows or tuple): grouped once, kept for the last few (held, so ids stay theirs).
 _Grouped = dict[EdgeKey, dict[float, Percentile]]
 _GROUPED: OrderedDict[tuple[int, GraphType, tuple[float, ...]], tuple[object, _Grouped]] = OrderedDict()
 _MAX_GROUPED = 4  # a few live views; each grouping is ~10 objects per edge
 
 
-def _percentiles(quantiles: Iterable[LatencyQuantile], graph: GraphType, bounds: tuple[float, ...]) -> _Grouped:
-    if not isinstance(quantiles, tuple):  # only an immutable sequence can be known by its id
+def _percentiles(
+    quantiles: Rows[QuantileHead] | Iterable[LatencyQuantile], graph: GraphType, bounds: tuple[float, ...]
+) -> _Grouped:
+    if not isinstance(quantiles, tuple):  # only an immutable sequence can be known by its id (Rows: a tuple)
         return percentiles_by_edge(quantiles, graph, bounds)
     key = (id(quantiles), graph, bounds)
     entry = _GROUPED.get(key)
@@ -179,7 +185,7 @@ class _Plan:
 
     __slots__ = ("graph", "heads", "ids", "index", "keys", "layout", "percentiles", "shapes")
 
-    def __init__(self, rates: Sequence[RequestRate], heads: list[tuple[object, ...]], graph_type: GraphType,
+    def __init__(self, rates: Sequence[RequestRate], heads: list[RateHead], graph_type: GraphType,
                  namespaces: frozenset[str]) -> None:  # fmt: skip
         self.heads = heads  # the next rates must repeat them, in order, for this plan to fold them
         position = {id(rate): i for i, rate in enumerate(rates)}
@@ -281,13 +287,13 @@ def forget_plans() -> None:
     _PLANS.clear()
 
 
-def _plan(rates: Sequence[RequestRate], graph_type: GraphType, namespaces: frozenset[str]) -> _Plan:
-    heads = list(map(_HEAD, rates))
+def _plan(heads: list[RateHead], values: list[float], graph_type: GraphType, namespaces: frozenset[str]) -> _Plan:
     key = (graph_type, namespaces)
     plan = _PLANS.get(key)
     # The parser interns label objects and memoises each series' head, so for a steady mesh this compares
     # identical objects: one C pass over the answer.
     if plan is None or plan.heads != heads:
+        rates = [tuple.__new__(RequestRate, (*head, value)) for head, value in zip(heads, values, strict=True)]
         plan = _PLANS[key] = _Plan(rates, heads, graph_type, namespaces)
         while len(_PLANS) > _MAX_PLANS:
             _PLANS.popitem(last=False)
@@ -296,8 +302,8 @@ def _plan(rates: Sequence[RequestRate], graph_type: GraphType, namespaces: froze
 
 def build_topology(
     graph_type: GraphType,
-    rates: Iterable[RequestRate],
-    quantiles: Iterable[LatencyQuantile],
+    rates: Rows[RateHead] | Iterable[RequestRate],
+    quantiles: Rows[QuantileHead] | Iterable[LatencyQuantile],
     *,
     as_of: float,
     window_s: float,
@@ -305,12 +311,17 @@ def build_topology(
     bounds: tuple[float, ...] | None = None,
     thresholds: HealthThresholds | None = None,
 ) -> Topology:
-    """`quantiles` as a tuple: grouped once per tuple (the same one comes with every refresh of its cadence).
-    Rates whose labels repeat the previous build's of the view, in order, reuse its plan and graph."""
-    samples = rates if isinstance(rates, list | tuple) else list(rates)
-    plan = _plan(samples, graph_type, namespaces)
+    """From parsed answers (Rows, as a refresh has them) or typed samples. `quantiles` as Rows or a tuple:
+    grouped once per object (the same one comes with every refresh of its cadence). Rates whose heads repeat
+    the previous build's of the view, in order, reuse its plan and graph."""
+    if isinstance(rates, Rows):
+        heads, values = rates
+    else:
+        samples = rates if isinstance(rates, list | tuple) else list(rates)
+        heads, values = list(map(_HEAD, samples)), list(map(_VALUE, samples))
+    plan = _plan(heads, values, graph_type, namespaces)
     percentiles = plan.aligned(_percentiles(quantiles, graph_type, bounds or ENVOY_BUCKETS_MS))
-    columns = plan.layout.fold(np.fromiter(map(_VALUE, samples), np.float64, len(samples)), percentiles)
+    columns = plan.layout.fold(np.array(values, dtype=np.float64), percentiles)
     return Topology(graph_type, as_of, window_s, plan.graph, _FoldedStats(plan, columns),
                     thresholds=thresholds or HealthThresholds(), columns=columns)  # fmt: skip
 

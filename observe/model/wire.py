@@ -16,7 +16,7 @@ from typing import Any, TypedDict
 import networkx as nx
 import numpy as np
 
-from observe.model.edge_columns import ColumnLayout, EdgeColumns, Floats, Ints
+from observe.model.edge_columns import ColumnLayout, EdgeColumns, Floats, Ints, sums_by
 from observe.model.edge_stats import EdgeStats, Health, Percentile, Shares
 from observe.model.merge import disagreements
 from observe.model.readiness import node_readiness
@@ -331,8 +331,8 @@ def topology_to_wire(topology: Topology) -> WireTopology:
         sources = np.array([node_index[source] for source, _ in fixed.order], dtype=np.intp)
         targets = np.array([node_index[target] for _, target in fixed.order], dtype=np.intp)
     # the sums add each node's edges in the edges' order, as a loop over them would
-    rps_out = _rounded(np.bincount(sources, weights=rps, minlength=nodes_count), 4)
-    rps_in = _rounded(np.bincount(targets, weights=rps, minlength=nodes_count), 4)
+    rps_out = _rounded(sums_by(sources, rps, nodes_count), 4)
+    rps_in = _rounded(sums_by(targets, rps, nodes_count), 4)
     worst = np.zeros(nodes_count, dtype=np.intp)  # of a node's inbound edges (Topology.node_health)
     np.maximum.at(worst, targets, ranks)
     nodes = []

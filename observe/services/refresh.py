@@ -22,10 +22,10 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from observe.errors import SourceUnavailable
-from observe.model.samples import LatencyQuantile, RequestRate, Rows
+from observe.model.samples import QuantileHead, RateHead, Rows
 from observe.model.topology import MissingSource
 from observe.services.telemetry import SelfMetrics
-from observe.sources.istio_queries import QuantileHead, quantile_head, quantiles_from_rows, rate_head, rates_from_rows
+from observe.sources.istio_queries import quantile_head, rate_head
 from observe.sources.ports import MetricsSource
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,8 @@ class ViewKey:
 class Snapshot:
     as_of: float  # evaluation time of the rates
     fetched_at: float  # when the last attempt ended, good or not: the TTL runs from here
-    rates: tuple[RequestRate, ...] = ()
-    quantiles: tuple[LatencyQuantile, ...] = ()
+    rates: Rows[RateHead] = field(default_factory=lambda: Rows([], []))  # as parsed: the model builds from them
+    quantiles: Rows[QuantileHead] = field(default_factory=lambda: Rows([], []))
     quantiles_as_of: float | None = None
     missing: tuple[MissingSource, ...] = ()
     stale: bool = False
@@ -149,14 +149,12 @@ class SnapshotCache:
             missing.append(_missing(rates, self.source.name, "rates"))
             snap = replace(snap, stale=previous is not None)
         else:
-            # a large mesh's answer is tens of thousands of samples: off the event loop
-            snap = replace(snap, as_of=at, rates=tuple(await asyncio.to_thread(rates_from_rows, rates)), has_data=True)
+            snap = replace(snap, as_of=at, rates=rates, has_data=True)
         if with_quantiles:
             if isinstance(quantiles, BaseException):
                 missing.append(_missing(quantiles, self.source.name, "percentiles"))
             else:
-                parsed = await asyncio.to_thread(quantiles_from_rows, quantiles)
-                snap = replace(snap, quantiles=tuple(parsed), quantiles_as_of=at)
+                snap = replace(snap, quantiles=quantiles, quantiles_as_of=at)
         return replace(snap, missing=tuple(missing), serial=next(_SERIALS))
 
     async def run_background(self) -> None:

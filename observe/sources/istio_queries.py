@@ -19,7 +19,17 @@ from collections.abc import Sequence
 
 from observe.model.durations import format_duration
 from observe.model.ids import UNKNOWN, GraphType, NodeKey, NodeKind
-from observe.model.samples import EdgeLabels, LatencyQuantile, Reporter, RequestRate, Rows, VectorSample, Workload
+from observe.model.samples import (
+    EdgeLabels,
+    LatencyQuantile,
+    QuantileHead,
+    RateHead,
+    Reporter,
+    RequestRate,
+    Rows,
+    VectorSample,
+    Workload,
+)
 from observe.sources.promql import AnyMatcher, OneOf, Suffix, by_clause, eq, quantiles_union, selector, sum_rate
 
 Matchers = Sequence[AnyMatcher]
@@ -184,8 +194,6 @@ def edge_labels(labels: dict[str, str]) -> EdgeLabels:
 
 
 _REPORTERS = {"source": Reporter.SOURCE}
-RateHead = tuple[EdgeLabels, Reporter, str, str]
-QuantileHead = tuple[EdgeLabels, float]
 
 
 def rate_head(labels: dict[str, str]) -> RateHead:

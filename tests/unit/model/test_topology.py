@@ -7,10 +7,10 @@ import pytest
 
 from observe.model.edge_stats import Health, HealthThresholds, Percentile
 from observe.model.ids import GraphType, NodeKey, NodeKind
-from observe.model.samples import LatencyQuantile, RequestRate, VectorSample
+from observe.model.samples import LatencyQuantile, RequestRate, Rows, VectorSample
 from observe.model.topology import Topology, build_topology, forget_plans
 from observe.model.wire import topology_to_wire
-from observe.sources.istio_queries import edge_labels, parse_quantiles, parse_rates
+from observe.sources.istio_queries import edge_labels, parse_quantiles, parse_rates, quantile_head, rate_head
 from tests.unit.bookinfo_samples import PRODUCTPAGE_SRC, REVIEWS, REVIEWS_SVC, UNREACHED_REVIEWS, bookinfo_rates, rate
 
 AS_OF = 1795414065.0
@@ -240,3 +240,22 @@ def test_each_view_keeps_its_own_plan() -> None:
                               namespaces=frozenset({"elsewhere"}))  # fmt: skip
     again = build_topology(GraphType.VERSIONED_APP, _scaled(3.0), [], as_of=AS_OF, window_s=60)
     assert again.graph is whole.graph and narrowed.graph.number_of_edges() == 0 < whole.graph.number_of_edges()
+
+
+def test_a_build_from_parsed_rows_is_the_build_from_typed_samples() -> None:
+    """A refresh builds from the answers as parsed (heads and values); tests and tools from typed samples."""
+    samples = bookinfo_rates()
+    quantile_samples = [VectorSample({**PRODUCTPAGE_SRC, **REVIEWS["v2"], "quantile": q}, v)
+                        for q, v in (("0.5", 12.0), ("0.99", 80.0))]  # fmt: skip
+    rows = Rows([rate_head(s.labels) for s in samples], [s.value for s in samples])
+    quantile_rows = Rows([quantile_head(s.labels) for s in quantile_samples], [s.value for s in quantile_samples])
+    forget_plans()
+    from_rows = build_topology(GraphType.VERSIONED_APP, rows, quantile_rows, as_of=AS_OF, window_s=60)
+    forget_plans()
+    typed = build_topology(GraphType.VERSIONED_APP, parse_rates(samples), parse_quantiles(quantile_samples),
+                           as_of=AS_OF, window_s=60)  # fmt: skip
+    assert topology_to_wire(from_rows) == topology_to_wire(typed)
+    assert from_rows.edge_stats("bookinfo/productpage/v1", "bookinfo/reviews/v2").percentiles[0.99].value_ms == 80.0
+    again = build_topology(GraphType.VERSIONED_APP, Rows(rows.heads, [2 * v for v in rows.values]), quantile_rows,
+                           as_of=AS_OF, window_s=60)  # fmt: skip
+    assert again.graph is typed.graph  # the same heads: the view's plan
