@@ -160,10 +160,16 @@ def redact_url(url: str) -> str:
 # An instant-vector answer: {"data": {"result": [{"metric": {...}, "value": [t, "v"]}, ...]}}. Values are
 # strings; msgspec's lax mode reads them as floats in C ("NaN", "Inf" and "-Inf" too, but not Prometheus's
 # "+Inf": an answer holding one is decoded again with string values). gc=False: these structs hold nothing that
-# could form a cycle, and untracked objects cost the garbage collector nothing (an answer has one per series).
+# could form a cycle, and untracked objects cost the garbage collector nothing (an answer has one per series;
+# a tuple for the [t, "v"] pair would be tracked: at 40,000 samples, two young collections per answer).
+class _Point(msgspec.Struct, Generic[V], array_like=True, gc=False):
+    time: float
+    value: V
+
+
 class _Sample(msgspec.Struct, Generic[V], gc=False):
     metric: msgspec.Raw
-    value: tuple[float, V]
+    value: _Point[V]
 
 
 class _Result(msgspec.Struct, Generic[V], gc=False):
@@ -185,10 +191,10 @@ def _series(body: bytes) -> tuple[list[bytes], list[float]]:
     """Each sample's labels as Prometheus encoded them, and its value."""
     try:
         result = _ANSWER.decode(body).data.result
-        return [bytes(s.metric) for s in result], [s.value[1] for s in result]
+        return [bytes(s.metric) for s in result], [s.value.value for s in result]
     except msgspec.ValidationError:
         text = _TEXT_ANSWER.decode(body).data.result
-        return [bytes(s.metric) for s in text], [float(s.value[1]) for s in text]
+        return [bytes(s.metric) for s in text], [float(s.value.value) for s in text]
 
 
 def decode_vector(body: bytes) -> list[VectorSample]:
