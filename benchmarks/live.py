@@ -31,23 +31,27 @@ from observe.model.ids import GraphType
 from observe.model.samples import Rows
 from observe.model.topology import build_topology, forget_plans
 from observe.model.wire import topology_to_wire
-from observe.services.refresh import RefreshPolicy, SnapshotCache
+from observe.services.refresh import RefreshPolicy, SnapshotCache, ViewKey
 from observe.services.telemetry import SelfMetrics
 from observe.services.topology import TopologyRequest, TopologyService, encode_answer
 from observe.sources import istio_queries
 from observe.sources.istio_queries import (
     IDENTITY_LABELS,
     QUANTILES,
+    keyed,
     quantile_head,
-    quantiles_query,
     rate_head,
-    rates_query,
 )
 from observe.sources.prometheus import ParsedSeries, PrometheusSource
 
 GRAPH = GraphType.VERSIONED_APP
 WINDOW_S = 60.0
 Figures = dict[str, Any]
+
+
+def _view(rules: bool = False) -> ViewKey:
+    """The queries a topology view of GRAPH issues (keyed: istio_queries.keyed)."""
+    return TopologyService.view_key(GRAPH, WINDOW_S, rules)
 
 
 def _timed_out(exc: requests.HTTPError) -> bool:
@@ -59,19 +63,20 @@ def quantiles_body(stack: LiveStack, timeout_s: float) -> tuple[bytes, str]:
     small machine), a stand-in with the same shape (one sample per edge and quantile, the same labels) is
     asked instead, so parsing is still measured on a real answer's size."""
     try:
-        return stack.raw_query(quantiles_query(GRAPH, WINDOW_S), timeout_s=timeout_s)[1], "raw buckets"
+        return stack.raw_query(_view().quantiles_query, timeout_s=timeout_s)[1], "raw buckets"
     except requests.HTTPError as exc:
         if not _timed_out(exc):
             raise
     by = ", ".join(IDENTITY_LABELS[GRAPH])
     counts = f'sum by ({by}) (istio_requests_total{{reporter="destination",response_code="200"}})'
     stand_in = " or ".join(f'label_replace({counts}, "quantile", "{q:g}", "", "")' for q in QUANTILES)
-    return stack.raw_query(stand_in)[1], "stand-in of the same shape (the raw query timed out)"
+    body = stack.raw_query(keyed(stand_in, keep=("quantile",)))[1]
+    return body, "stand-in of the same shape (the raw query timed out)"
 
 
 def answers(stack: LiveStack, repeat: int = 5, quantiles_timeout_s: float = 60.0) -> Figures:
     """CPU cost of one refresh's answers, from the real bodies Prometheus sent."""
-    _, rates_body = stack.raw_query(rates_query(GRAPH, WINDOW_S))
+    _, rates_body = stack.raw_query(_view().rates_query)
     percentiles, origin = quantiles_body(stack, quantiles_timeout_s)
     return measure_answers(rates_body, percentiles, repeat) | {"quantiles_from": origin}
 
@@ -157,7 +162,7 @@ async def plans(
         before = _queries(metrics)
         for _ in range(refreshes):
             await service.wire(request)
-        ours = stack.raw_query(rates_query(GRAPH, WINDOW_S))[0]
+        ours = stack.raw_query(_view().rates_query)[0]
         kiali = kiali_plan(namespaces, int(WINDOW_S))
         timed, begin = 0, time.perf_counter()
         while timed < len(kiali) and time.perf_counter() - begin < kiali_budget_s:
@@ -246,7 +251,7 @@ def p99_path(stack: LiveStack, repeat: int = 3, timeout_s: float = 60.0) -> Figu
         for _ in range(repeat):
             begin = time.perf_counter()
             try:
-                seconds, body = stack.raw_query(quantiles_query(GRAPH, WINDOW_S, rules=rules), timeout_s=timeout_s)
+                seconds, body = stack.raw_query(_view(rules).quantiles_query, timeout_s=timeout_s)
             except requests.HTTPError as exc:
                 if not _timed_out(exc):
                     raise

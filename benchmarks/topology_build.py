@@ -1,9 +1,10 @@
 """Parse and build cost at 10,000 edges without Prometheus: the two answers of a refresh, rendered as Prometheus
 would send them for the synthetic mesh (observe.demo.synthetic), then parsed, built and put on the wire.
 
-The rates answer holds what `rates_query` returns: one sample per edge and response code (destination-reported)
-plus the source-reported rejections, with exactly the `by` labels; the percentile answer one sample per edge
-and quantile with the identity labels, valued at the edge's true log-normal quantile. Used where a live
+The rates answer holds what a view's keyed `rates_query` returns: one sample per edge and response code
+(destination-reported) plus the source-reported rejections, with exactly the `by` labels, joined into one
+(istio_queries.keyed); the percentile answer one sample per edge and quantile with the identity labels, joined,
+valued at the edge's true log-normal quantile. Used where a live
 Prometheus cannot hold such a mesh on the machine at hand (benchmarks.run), and by `make test` in small.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 from benchmarks.live import GRAPH, measure_answers
 from observe.demo.istio_metrics import destination_labels, source_labels
 from observe.demo.synthetic import LATENCY_SIGMA, SyntheticConfig, draw_edges, identity
-from observe.sources.istio_queries import EDGE_LABELS, IDENTITY_LABELS, QUANTILES, RESPONSE_LABELS
+from observe.sources.istio_queries import EDGE_LABELS, IDENTITY_LABELS, QUANTILES, RESPONSE_LABELS, keyed_labels
 
 
 def _vector(samples: list[tuple[dict[str, str], float]]) -> bytes:
@@ -38,14 +39,15 @@ def answer_bodies(config: SyntheticConfig) -> tuple[bytes, bytes]:
         for code, share in codes.items():
             if share > 0:
                 labels = destination_labels(callee, caller, code)
-                rates.append(({k: labels[k] for k in by if labels.get(k)}, edge.rps * share))
+                rates.append((keyed_labels({k: labels[k] for k in by if labels.get(k)}), edge.rps * share))
         if edge.rejected_rps:
             labels = source_labels(caller, callee.service, None, None, "503", "UO")
-            rates.append(({k: labels[k] for k in by if labels.get(k)}, edge.rejected_rps))
+            rates.append((keyed_labels({k: labels[k] for k in by if labels.get(k)}), edge.rejected_rps))
         labels = destination_labels(callee, caller, "200")
         for q in QUANTILES:
             value = edge.median_ms * math.exp(LATENCY_SIGMA * NormalDist().inv_cdf(q))
-            quantiles.append(({**{k: labels[k] for k in identity_by}, "quantile": f"{q:g}"}, value))
+            identity_labels = {**{k: labels[k] for k in identity_by}, "quantile": f"{q:g}"}
+            quantiles.append((keyed_labels(identity_labels, keep=("quantile",)), value))
     return _vector(rates), _vector(quantiles)
 
 

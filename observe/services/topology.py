@@ -25,7 +25,7 @@ from observe.model.wire import WireTopology, topology_to_wire
 from observe.services.refresh import Snapshot, SnapshotCache, ViewKey
 from observe.services.rules import RulesProbe
 from observe.services.traces import TraceService
-from observe.sources.istio_queries import quantiles_query, rates_query
+from observe.sources.istio_queries import keyed, quantiles_query, rates_query
 
 TraceView = tuple[dict[EdgeKey, EdgeTraceStats], float]  # per-edge trace statistics, seconds they cover
 
@@ -51,7 +51,8 @@ class TopologyService:
 
     @staticmethod
     def view_key(graph: GraphType, window_s: float, rules: bool = False) -> ViewKey:
-        return ViewKey(rates_query(graph, window_s, rules=rules), quantiles_query(graph, window_s, rules=rules))
+        rates, quantiles = rates_query(graph, window_s, rules=rules), quantiles_query(graph, window_s, rules=rules)
+        return ViewKey(keyed(rates), keyed(quantiles, keep=("quantile",)))
 
     async def snapshot(self, request: TopologyRequest) -> Snapshot:
         if request.at is None:

@@ -9,7 +9,9 @@ Per refresh, mesh-wide (never per namespace), grouped by the few labels the grap
 So a refresh costs one or two queries whatever the number of namespaces; namespace selection is applied to
 the answer, which lets every viewer of any namespace set share one query set. When observe's recording rules
 exist (deploy/prometheus), live views read them instead of raw series for whole-minute windows: same shape,
-far fewer series.
+far fewer series. A topology view asks for either answer `keyed`: each series' labels joined into one
+(label_join), which Prometheus writes in a third of the bytes (15.3 → 5.5 MB at 10,000 edges) and we decode
+in about half the time; the heads below read both forms.
 """
 
 from __future__ import annotations
@@ -126,6 +128,40 @@ def quantiles_query(
     return quantiles_union(QUANTILES, _rate(DURATION_BUCKETS, RULE_BUCKETS, matchers, labels, window_s, rules))
 
 
+# A keyed answer's one label: the values of these labels, in this order, joined by KEY_SEPARATOR (one order
+# for every graph type and both queries: a label a query does not group by is empty). Istio's label values are
+# Kubernetes names and label values, hosts, HTTP codes and Envoy flags: none holds a '|'.
+KEY_LABEL = "observe_key"
+KEY_SEPARATOR = "|"
+_KEY_ORDER = (*_FINE[:8], "destination_service", "request_protocol", *RESPONSE_LABELS)
+
+
+def keyed(query: str, keep: Sequence[str] = ()) -> str:
+    """`query`'s series with their labels joined into KEY_LABEL (and `keep` as they are): one series each."""
+    names = ", ".join(f'"{label}"' for label in _KEY_ORDER)
+    joined = f'label_join({query}, "{KEY_LABEL}", "{KEY_SEPARATOR}", {names})'
+    return f"sum by ({', '.join((KEY_LABEL, *keep))}) ({joined})"
+
+
+def keyed_labels(labels: dict[str, str], keep: Sequence[str] = ()) -> dict[str, str]:
+    """The labels of a `keyed` query's series: what Prometheus answers for a series with these labels."""
+    key = KEY_SEPARATOR.join(labels.get(label, "") for label in _KEY_ORDER)
+    return {KEY_LABEL: key, **{label: labels[label] for label in keep if label in labels}}
+
+
+def _unkeyed(labels: dict[str, str]) -> dict[str, str] | None:
+    """A keyed series' labels as the unkeyed query has them (an empty value is an absent label, as Prometheus
+    leaves it out); None for a key of the wrong shape."""
+    key = labels.get(KEY_LABEL)
+    if key is None:
+        return labels
+    values = key.split(KEY_SEPARATOR)
+    if len(values) != len(_KEY_ORDER):
+        return None
+    plain = {name: value for name, value in zip(_KEY_ORDER, values, strict=True) if value}
+    return {**{k: v for k, v in labels.items() if k != KEY_LABEL}, **plain}
+
+
 def _fqdn(key: NodeKey) -> str:
     # Service nodes of in-cluster services are named by their short name; other hosts keep their full name.
     return key.service if "." in key.service else f"{key.service}.{key.namespace}.svc.cluster.local"
@@ -196,17 +232,22 @@ def edge_labels(labels: dict[str, str]) -> EdgeLabels:
 _REPORTERS = {"source": Reporter.SOURCE}
 
 
-def rate_head(labels: dict[str, str]) -> RateHead:
-    """A rates sample's RequestRate fields but its value (MetricsSource.query_parsed memoises it per series)."""
+def rate_head(labels: dict[str, str]) -> RateHead | None:
+    """A rates sample's RequestRate fields but its value (MetricsSource.query_parsed memoises it per series);
+    None for a malformed key."""
+    plain = _unkeyed(labels)
+    if plain is None:
+        return None
     return (
-        edge_labels(labels), _REPORTERS.get(labels.get("reporter", ""), Reporter.DESTINATION),
-        labels.get("response_code", "0"), labels.get("response_flags", "-"),
+        edge_labels(plain), _REPORTERS.get(plain.get("reporter", ""), Reporter.DESTINATION),
+        plain.get("response_code", "0"), plain.get("response_flags", "-"),
     )  # fmt: skip
 
 
 def quantile_head(labels: dict[str, str]) -> QuantileHead | None:
-    quantile = labels.get("quantile")
-    return None if quantile is None else (edge_labels(labels), float(quantile))
+    plain = _unkeyed(labels)
+    quantile = None if plain is None else plain.get("quantile")
+    return None if plain is None or quantile is None else (edge_labels(plain), float(quantile))
 
 
 # tuple.__new__ on the NamedTuple: its generated __new__ is a Python call per sample (tens of thousands)
@@ -221,7 +262,8 @@ def quantiles_from_rows(rows: Rows[QuantileHead]) -> list[LatencyQuantile]:
 
 
 def parse_rates(samples: list[VectorSample]) -> list[RequestRate]:
-    return rates_from_rows(Rows([rate_head(s.labels) for s in samples], [s.value for s in samples]))
+    kept = [(head, s.value) for s in samples if (head := rate_head(s.labels)) is not None]
+    return rates_from_rows(Rows([head for head, _ in kept], [value for _, value in kept]))
 
 
 def parse_quantiles(samples: list[VectorSample]) -> list[LatencyQuantile]:

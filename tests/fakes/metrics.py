@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from observe.errors import SourceUnavailable
 from observe.model.samples import RangeSeries, Rows, VectorSample
+from observe.sources.istio_queries import KEY_LABEL, keyed_labels
 
 H = TypeVar("H")
 Answer = Callable[[str, float], list[VectorSample]]
@@ -37,7 +38,11 @@ class FakeMetricsSource:
         is_quantile = "histogram_quantile" in promql
         if self.fail or (is_quantile and self.fail_quantiles):
             raise SourceUnavailable(self.name, (self.fail or self.fail_quantiles) or "")
-        return list(self.quantiles if is_quantile else self.rates)
+        samples = self.quantiles if is_quantile else self.rates
+        if KEY_LABEL in promql:  # a keyed query: the labels as Prometheus would join them
+            keep = ("quantile",) if is_quantile else ()
+            return [VectorSample(keyed_labels(s.labels, keep), s.value) for s in samples]
+        return list(samples)
 
     async def query_parsed(
         self, promql: str, at: float, timeout_s: float, parse: Callable[[dict[str, str]], H | None]

@@ -1,5 +1,26 @@
 from observe.model.ids import GraphType
-from observe.sources.istio_queries import RULE_BUCKETS, RULE_REQUESTS, quantiles_query, rates_query
+from observe.model.samples import VectorSample
+from observe.sources.istio_queries import (
+    KEY_LABEL,
+    RULE_BUCKETS,
+    RULE_REQUESTS,
+    keyed,
+    keyed_labels,
+    parse_rates,
+    quantile_head,
+    quantiles_query,
+    rate_head,
+    rates_query,
+)
+from tests.unit.bookinfo_samples import (
+    DETAILS_NO_VERSION,
+    PRODUCTPAGE_SRC,
+    REVIEWS,
+    REVIEWS_SVC,
+    UNREACHED_REVIEWS,
+    bookinfo_rates,
+    rate,
+)
 
 
 def test_raw_plan_reads_counters_with_both_reporter_branches() -> None:
@@ -26,3 +47,32 @@ def test_windows_the_rules_cannot_answer_stay_raw() -> None:
 def test_percentiles_group_by_identity_only() -> None:
     q = quantiles_query(GraphType.APP, 60)
     assert "destination_workload," not in q and "sum by (le, source_workload_namespace" in q
+
+
+def test_a_keyed_query_joins_every_label_of_its_series_into_one() -> None:
+    query = keyed(quantiles_query(GraphType.APP, 60), keep=("quantile",))
+    assert query.startswith(f"sum by ({KEY_LABEL}, quantile) (label_join(label_replace(histogram_quantile(")
+    assert f'"{KEY_LABEL}", "|", "source_workload_namespace", "source_workload",' in query
+
+
+def _unreached_and_mirrored() -> list[VectorSample]:
+    return [
+        rate(PRODUCTPAGE_SRC, UNREACHED_REVIEWS, REVIEWS_SVC, "503", 0.5, "source", "UO,URX"),
+        rate(PRODUCTPAGE_SRC, REVIEWS["v1"], REVIEWS_SVC + "-shadow", "200", 1.0),
+        rate(PRODUCTPAGE_SRC, DETAILS_NO_VERSION, "details.bookinfo.svc.cluster.local", "200", 2.0),
+    ]
+
+
+def test_keyed_series_parse_to_the_heads_of_the_plain_ones() -> None:
+    for sample in bookinfo_rates() + _unreached_and_mirrored():
+        assert rate_head(keyed_labels(sample.labels)) == rate_head(sample.labels)
+        with_quantile = {**sample.labels, "quantile": "0.95"}
+        assert quantile_head(keyed_labels(with_quantile, keep=("quantile",))) == quantile_head(with_quantile)
+    assert quantile_head(keyed_labels({**PRODUCTPAGE_SRC, "quantile": "0.5"})) is None  # the quantile not kept
+
+
+def test_a_key_of_the_wrong_shape_leaves_its_series_out() -> None:
+    labels = keyed_labels(bookinfo_rates()[1].labels)
+    assert rate_head({KEY_LABEL: labels[KEY_LABEL] + "|extra"}) is None
+    one = bookinfo_rates()[1]
+    assert parse_rates([VectorSample({KEY_LABEL: "a|b"}, 1.0), one]) == parse_rates([one])
