@@ -177,19 +177,17 @@ def _fixed_node(topology: Topology, node_id: str) -> WireNode:
 
 
 # The fixed fields of each edge and node of a plan's graph (model.topology: frozen, and shared by the refreshes
-# of a view whose series stay the same), kept while that graph lives. An edge's are made again when its
-# percentiles (a new percentile query), protocol, reporters or security differ from those they were made for;
-# with traces, an edge that has some and every node (readiness reads the traces) are made whole each time.
+# of a view whose series stay the same), kept while that graph lives: an edge's but its percentiles once, with
+# them once per percentile query. With traces, an edge that has some and every node (readiness reads the
+# traces) are made whole each time; so is every edge of a graph that is not a plan's.
 @dataclass(slots=True)
 class _Fixed:
     order: list[tuple[str, str]]  # the edges, sorted
     node_order: list[str]
-    edges: dict[tuple[str, str], tuple[tuple[object, ...], dict[str, Any]]] = field(default_factory=dict)
     nodes: dict[str, WireNode] = field(default_factory=dict)
     columns: _ColumnOrder | None = None
-    # a plan's builds: each edge's fixed fields, in order, without and with the percentiles they were made with
-    plain: list[dict[str, Any]] | None = None
-    bases: tuple[object, list[dict[str, Any]]] = (None, [])
+    plain: list[dict[str, Any]] | None = None  # each edge's, in order, without percentiles
+    bases: tuple[object, list[dict[str, Any]]] = (None, [])  # with them, and the percentiles they were made with
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,15 +227,6 @@ def _fixed(topology: Topology) -> _Fixed:
     return fixed
 
 
-def _kept(topology: Topology, fixed: _Fixed, key: tuple[str, str], stats: EdgeStats) -> dict[str, Any]:
-    """The fixed fields of an edge without traces (do not change them: copy)."""
-    made_for = (stats.percentiles, stats.protocol, stats.reporters, stats.security)
-    entry = fixed.edges.get(key)
-    if entry is None or entry[0] != made_for:
-        entry = fixed.edges[key] = made_for, _fixed_fields(topology, *key, stats, None)
-    return entry[1]
-
-
 def _node(topology: Topology, fixed: _Fixed, node_id: str) -> WireNode:
     if topology.traces:
         return _fixed_node(topology, node_id)
@@ -262,17 +251,14 @@ _HEALTH_VALUES = tuple(h.value for h in _HEALTH_BY_RANK)
 
 
 def _edges_from_stats(topology: Topology, fixed: _Fixed) -> tuple[list[dict[str, Any]], list[float], list[int]]:
-    """Each edge from its EdgeStats; with each edge's rps and health rank (for its nodes)."""
-    all_stats, classify, traces = topology.stats, topology.thresholds.classify, topology.traces
+    """Each edge from its EdgeStats, whole; with each edge's rps and health rank (for its nodes)."""
+    all_stats, classify = topology.stats, topology.thresholds.classify
     edges, rps, ranks = [], [], []
     for key in fixed.order:  # (source, target) is unique
         stats = all_stats[key]
         shares = stats.shares()
         health = classify(stats.rps, shares.success_rate)
-        if key in traces:
-            edges.append(edge_to_wire(topology, *key, stats, shares, health))
-        else:
-            edges.append(_set_rates(_kept(topology, fixed, key, stats).copy(), stats, shares, health))
+        edges.append(edge_to_wire(topology, *key, stats, shares, health))
         rps.append(stats.rps)
         ranks.append(health.rank)
     return edges, rps, ranks
