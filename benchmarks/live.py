@@ -1,7 +1,7 @@
 """Figures against a live stack (benchmarks.stack: the synthetic exporter + a real Prometheus).
 
-- answers: the rates and percentile answers of one refresh, fetched once; CPU time of parsing them (JSON,
-  samples, typed samples), of building the graph from the parsed samples, and of the wire JSON;
+- answers: the rates and percentile answers of one refresh (a view's keyed queries), fetched once; CPU time
+  of parsing them into rows as a refresh does, of building the graph from the rows, and of the wire JSON;
 - plans: PromQL queries per refresh of observe (counted by its own SelfMetrics) for a few namespaces and for
   all, and Kiali's plan for the same selections (benchmarks.kiali_plan); the time of both plans on the same
   Prometheus, sequentially (Kiali's is bounded: past its budget the rest is extrapolated, and said so);

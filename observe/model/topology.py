@@ -1,4 +1,4 @@
-"""Topology build: typed samples → a networkx DiGraph of nodes and edges with their statistics.
+"""Topology build: samples (as parsed rows or typed) → a networkx DiGraph of nodes, and per-edge statistics.
 
 Steps: (1) map each sample's two sides to nodes of the graph type (model.nodes); (2) fold every rate of an
 edge into one EdgeStats (destination-reported rates plus source-reported rates of requests that reached no
@@ -10,11 +10,12 @@ the edge's `mirror` stats: never in its user numbers; an edge carrying only copi
 
 A build is a plan and a fold. The plan holds all that the samples' labels decide: steps 1 and 4, each edge's
 shape (which samples, their codes and flags, its protocol and reporters) and the graph of its nodes. The fold
-reads the values: a few numpy operations over the whole answer (model.edge_columns), then each edge's
-EdgeStats from the sums. A live refresh of a steady mesh returns the same series in the same order, so each view
-(graph type, namespaces) keeps its last plan, and a build whose samples repeat the plan's heads (edge labels,
-reporter, code, flags) only folds: topologies built from one plan share its graph, frozen. Edge statistics
-live beside the graph (Topology.stats), so no build writes to it.
+reads the values: a few numpy operations over the whole answer into per-edge columns (model.edge_columns),
+from which an edge's EdgeStats is made when first read (the wire reads the columns). A live refresh of a
+steady mesh returns the same series in the same order, so each view (graph type, namespaces) keeps its last
+plan, and a build whose samples repeat the plan's heads (edge labels, reporter, code, flags) only folds:
+topologies built from one plan share its graph, frozen. Edge statistics live beside the graph
+(Topology.stats), so no build writes to it.
 """
 
 from __future__ import annotations
