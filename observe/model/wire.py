@@ -177,17 +177,16 @@ def _fixed_node(topology: Topology, node_id: str) -> WireNode:
 
 
 # The fixed fields of each edge and node of a plan's graph (model.topology: frozen, and shared by the refreshes
-# of a view whose series stay the same), kept while that graph lives: an edge's but its percentiles once, with
-# them once per percentile query. With traces, an edge that has some and every node (readiness reads the
-# traces) are made whole each time; so is every edge of a graph that is not a plan's.
+# of a view whose series stay the same), kept while that graph lives: an edge's are made once, and copied with
+# new percentile fields after each percentile query. With traces, an edge that has some and every node
+# (readiness reads the traces) are made whole each time; so is every edge of a graph that is not a plan's.
 @dataclass(slots=True)
 class _Fixed:
     order: list[tuple[str, str]]  # the edges, sorted
     node_order: list[str]
     nodes: dict[str, WireNode] = field(default_factory=dict)
     columns: _ColumnOrder | None = None
-    plain: list[dict[str, Any]] | None = None  # each edge's, in order, without percentiles
-    bases: tuple[object, list[dict[str, Any]]] = (None, [])  # with them, and the percentiles they were made with
+    bases: tuple[object, list[dict[str, Any]]] = (None, [])  # each edge's, in order, and the percentiles they hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,10 +270,11 @@ def _edges_from_columns(
     mirrored copies (more than the columns hold) from its EdgeStats. With each edge's health rank."""
     all_stats = topology.stats
     made_with, bases = fixed.bases  # one read: threads may render this graph at once
-    if made_with is not columns.percentiles:  # a view's first build, or a new percentile query
-        if fixed.plain is None:
-            fixed.plain = [_fixed_fields(topology, *key, all_stats[key], None) for key in fixed.order]
-        bases = [plain.copy() for plain in fixed.plain]
+    if not bases:  # a view's first build
+        bases = [_fixed_fields(topology, *key, all_stats[key], None) for key in fixed.order]
+        fixed.bases = (columns.percentiles, bases)
+    elif made_with is not columns.percentiles:  # a new percentile query: only those fields change
+        bases = [base.copy() for base in bases]
         for base, percentiles in zip(bases, columns.percentiles, strict=True):
             _percentile_fields(base, percentiles or {})
         fixed.bases = (columns.percentiles, bases)
