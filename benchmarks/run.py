@@ -308,35 +308,41 @@ def markdown(r: dict[str, Any]) -> str:
 
 LIMITS = """## What limits each figure
 
-- Parse: each answer is decoded once by msgspec into typed structs, the labels of each sample kept as the raw
-  bytes Prometheus sent and values read as floats in C (the 16 MB at 10,000 edges: ~30-45 ms); each distinct
-  series is parsed once (sources.prometheus.ParsedSeries), so what a steady refresh adds per sample is copying
-  and hashing its label bytes (~260 bytes for the percentile answer, which repeats the identity labels for each
-  of its three quantiles: ~0.9 µs) and one typed sample. A first answer, with every series new, also decodes
-  the labels and interns each edge's label object (the "first" figure: a new server, or a mesh whose series all
-  changed). Rows are put in first-seen series order when an answer's order differs (over recording rules
-  Prometheus's order changes between evaluations), so the build's plan holds. Grows with samples (edges ×
-  codes + 3 × edges); a rates-only refresh (two of three) skips the percentile answer, two thirds of the bytes.
+- Parse: a view asks both queries keyed (istio_queries.keyed): Prometheus joins each series' labels into one
+  (label_join), so the answers at 10,000 edges are 6.2 MB instead of 15.3. Each is decoded once by msgspec
+  into untracked structs (no work for the garbage collector), each sample's joined labels kept as the bytes
+  Prometheus sent and its value read as a float in C; each distinct series is parsed once
+  (sources.prometheus.ParsedSeries), so what a steady refresh adds per sample is copying and hashing ~100
+  bytes of labels and one memo lookup (~0.5 µs), and the model builds from these rows as they are: no typed
+  sample per answer sample. A first answer, with every series new, also decodes the labels and interns each
+  edge's label object (the "first" figure: a new server, or a mesh whose series all changed). Rows are put in
+  first-seen series order when an answer's order differs (over recording rules Prometheus's order changes
+  between evaluations), so the build's plan holds. Grows with samples (edges × codes + 3 × edges); a
+  rates-only refresh (two of three) skips the percentile answer.
 - Build: a view's first build plans every edge: its samples grouped by their interned label object, whose
-  nodes are memoised on it; what the labels alone decide (codes, flags, protocol, reporters); the networkx
-  graph of its nodes (add_edges_from alone ~15-25 ms at 10,000 edges); ~10 µs of interpreted work per edge.
-  The plan and its frozen graph are kept per view (model.topology), and a refresh whose samples repeat the
-  last one's series in the same order (a steady mesh: the parser hands back the same head objects, so the
-  check is one C pass) only folds the new values: one EdgeStats (a NamedTuple and its dicts) per edge, ~2 µs.
-  A new edge, response code or flag plans the view again (the "first" figure). The percentiles are grouped
-  once per percentile query (~30 ms at 10,000 edges: a bucket search and a tuple per sample), not on every
-  refresh.
+  nodes are memoised on it; what the labels alone decide (codes, flags, protocol, reporters) and, from that,
+  the index arrays of its columns; the networkx graph of its nodes (add_edges_from alone ~15-25 ms at 10,000
+  edges); ~10 µs of interpreted work per edge. The plan and its frozen graph are kept per view
+  (model.topology), and a refresh whose samples repeat the last one's series in the same order (a steady
+  mesh: the parser hands back the same head objects, so the check is one C pass) only folds the new values:
+  a few numpy.bincount calls into per-edge columns (model.edge_columns); an edge's EdgeStats is made only
+  when read. A new edge, response code or flag plans the view again (the "first" figure). The percentiles
+  are grouped once per percentile query (~40 ms at 10,000 edges: a bucket search and a tuple per sample),
+  not on every refresh.
 - Queries per refresh: fixed by the plan (one mesh-wide rates query, the percentile union on its own slower
   cadence); namespace selection is applied to the answer, so 5 and 200 namespaces cost the same. Kiali's
   grows with namespaces (9 per namespace), and so does its time.
 - End-to-end refresh and our overhead: Prometheus's part is the answer time of the refresh's own query (sent →
-  body read); the rest is decoding and parsing it, folding it into the view's plan, the wire dicts and their
-  JSON, in threads that share the GIL and 2 cores with Prometheus and its scrapes: the tail (p95) is mostly
-  waiting for a core ("our CPU" is the process's own CPU time). The wire is the largest part: each edge's
-  fixed fields are kept with the plan's graph, so a refresh copies them and sets a dozen rounded rates and
-  the response codes (~8 µs per edge and node; 10-17 µs live at 5,000 edges, where Prometheus's scrapes share
-  the caches); at 5,000 edges and more it is what keeps our overhead near or above 150 ms. Next: the wire
-  computed from per-edge columns.
+  body read); the rest is reading and parsing the answer, folding it into the view's plan, the wire dicts and
+  their JSON, in threads that share the GIL and 2 cores with Prometheus, its scrapes and the exporter: the
+  tail (p95) is mostly waiting for a core ("our CPU" is the process's own CPU time). The wire reads the
+  columns: every number rounded in bulk (numpy), then per edge a copy of its fixed fields (kept with the
+  plan's graph; copied with new percentile fields once per percentile query) with its numbers set, ~3-4 µs
+  per edge and ~1.5 per node; then orjson writes ~700 bytes per edge. At 10,000 edges (8,900 nodes), live,
+  that is most of our CPU: the wire ~40-60 ms and its JSON ~20-35, parsing the 6 MB rates answer ~10-20,
+  reading it ~10. Prometheus answers plain (OBSERVE_PROMETHEUS_GZIP is off): gzip cost it ~40 ms and us
+  ~10 ms more per 6 MB answer than sending it plain over loopback. A refresh that also brings a percentile
+  answer (every 30 s) adds its parse, its grouping and the percentile fields: ~100 ms at 10,000 edges.
 - Event-loop lag: the CPU work runs in threads, which hold the GIL in 5 ms slices; what holds it longer is one
   C call at a time: decoding an answer (~10 ms for 3 MB) and each collection of the garbage collector. A young
   one scans up to 20,000 objects (8-15 ms); one of gen 1, which holds what survived up to 10 young ones, takes
@@ -344,10 +350,10 @@ LIMITS = """## What limits each figure
   A worker process for parse, build and wire would take all of it off the API's loop.
 - P99: Prometheus's own rate() over every bucket series (buckets × edges × codes); the recording rule reads
   pre-aggregated bucket rates (one pod per workload here, so it saves less than on a real mesh).
-- Memory: the snapshot's samples, the interned label objects, the parsed-series memo (raw label bytes per
-  series), per view its plan (~0.8 KB per edge with its graph, which the view's topologies share) with its
-  edges' fixed wire fields (~1.4 KB per edge), and its newest answer's JSON bytes; answers for older snapshots
-  are dropped when a view's next one is built.
+- Memory: the snapshot's parsed rows, the interned label objects, the parsed-series memo (raw label bytes
+  per series), per view its plan (~2 KB per edge with its graph, column layout and percentile grouping, which
+  the view's topologies share) with its edges' fixed wire fields (~2 KB per edge), and its newest answer's
+  JSON bytes; answers for older snapshots are dropped when a view's next one is built.
 - 50 viewers: queries stay one set per refresh (the shared refresh); the API's latency is CPU: each distinct
   (graph, namespaces) answer is built and serialised per snapshot, on the same 2 cores as Prometheus.
 - OTLP ingest: protobuf decoding (upb) then one Python step per span for pairing and the sketches; JSON
