@@ -30,10 +30,10 @@ from benchmarks.timing import cpu_ms, quantile
 from observe.model.ids import GraphType
 from observe.model.samples import Rows
 from observe.model.topology import build_topology, forget_plans
-from observe.model.wire import topology_to_wire
+from observe.model.wire import topology_to_json
 from observe.services.refresh import RefreshPolicy, SnapshotCache, ViewKey
 from observe.services.telemetry import SelfMetrics
-from observe.services.topology import TopologyRequest, TopologyService, encode_answer
+from observe.services.topology import TopologyRequest, TopologyService
 from observe.sources import istio_queries
 from observe.sources.istio_queries import (
     IDENTITY_LABELS,
@@ -124,8 +124,8 @@ def measure_answers(rates_body: bytes, quantiles_body: bytes, repeat: int) -> Fi
         "build_ms": cpu_ms(build, repeat),
         "build_with_percentiles_ms": cpu_ms(lambda: build(Rows(*refreshed)), repeat),
         "build_first_ms": cpu_ms(first_build, repeat),
-        "wire_ms": cpu_ms(lambda: encode_answer(topology_to_wire(built)), repeat),
-        "wire_bytes": len(encode_answer(topology_to_wire(built))),
+        "wire_ms": cpu_ms(lambda: topology_to_json(built), repeat),
+        "wire_bytes": len(topology_to_json(built)),
     }
 
 

@@ -2,6 +2,11 @@
 
 Numbers are rounded for the wire (rates to 4 decimals, ratios to 5, latencies to 3) so payloads stay small
 and stable between refreshes. Absent values are null, never NaN or Infinity (which are not JSON).
+
+topology_to_wire gives the answer as dicts; topology_to_json its JSON (the API's answer), the same bytes
+orjson writes for those dicts. For a plan's build both read the per-edge columns (model.edge_columns) and
+start from each edge's and node's fixed fields, kept with the plan's graph: the dicts are copies of them with
+the numbers set; the JSON splices the numbers (written by one orjson call per column) between kept bytes.
 """
 
 from __future__ import annotations
@@ -11,10 +16,11 @@ import math
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 import networkx as nx
 import numpy as np
+import orjson
 
 from observe.model.edge_columns import ColumnLayout, EdgeColumns, Floats, Ints, sums_by
 from observe.model.edge_stats import EdgeStats, Health, Percentile, Shares
@@ -178,8 +184,9 @@ def _fixed_node(topology: Topology, node_id: str) -> WireNode:
 
 # The fixed fields of each edge and node of a plan's graph (model.topology: frozen, and shared by the refreshes
 # of a view whose series stay the same), kept while that graph lives: an edge's are made once, and copied with
-# new percentile fields after each percentile query. With traces, an edge that has some and every node
-# (readiness reads the traces) are made whole each time; so is every edge of a graph that is not a plan's.
+# new percentile fields after each percentile query. An edge with traces is made whole each time, and so is
+# every edge and node of a graph that is not a plan's. (A node's readiness reads the traces only to find nodes
+# seen in traces alone, which a plan's graph does not have.)
 @dataclass(slots=True)
 class _Fixed:
     order: list[tuple[str, str]]  # the edges, sorted
@@ -187,6 +194,8 @@ class _Fixed:
     nodes: dict[str, WireNode] = field(default_factory=dict)
     columns: _ColumnOrder | None = None
     bases: tuple[object, list[dict[str, Any]]] = (None, [])  # each edge's, in order, and the percentiles they hold
+    templates: tuple[object, list[tuple[bytes, ...]]] = (None, [])  # the bases written (topology_to_json)
+    node_templates: list[tuple[bytes, ...]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,16 +205,22 @@ class _ColumnOrder:
     index: dict[tuple[str, str], int]
     responses: list[tuple[tuple[str, int], ...]]
     flags: list[tuple[tuple[str, int], ...]]
+    response_keys: list[tuple[tuple[bytes, int], ...]]  # the same, each key written as JSON with its colon
+    flag_keys: list[tuple[tuple[bytes, int], ...]]
     sources: Ints
     targets: Ints
 
 
 def _column_order(fixed: _Fixed, layout: ColumnLayout) -> _ColumnOrder:
     node_index = {node: i for i, node in enumerate(fixed.node_order)}
+    responses = [tuple(sorted(codes)) if len(codes) > 1 else codes for codes in layout.responses]
+    flags = [tuple(sorted(names)) if len(names) > 1 else names for names in layout.flags]
     return _ColumnOrder(
         {key: i for i, key in enumerate(fixed.order)},
-        [tuple(sorted(codes)) if len(codes) > 1 else codes for codes in layout.responses],
-        [tuple(sorted(flags)) if len(flags) > 1 else flags for flags in layout.flags],
+        responses,
+        flags,
+        [tuple((orjson.dumps(name) + b":", i) for name, i in keys) for keys in responses],
+        [tuple((orjson.dumps(name) + b":", i) for name, i in keys) for keys in flags],
         np.array([node_index[source] for source, _ in fixed.order], dtype=np.intp),
         np.array([node_index[target] for _, target in fixed.order], dtype=np.intp),
     )
@@ -227,8 +242,6 @@ def _fixed(topology: Topology) -> _Fixed:
 
 
 def _node(topology: Topology, fixed: _Fixed, node_id: str) -> WireNode:
-    if topology.traces:
-        return _fixed_node(topology, node_id)
     node = fixed.nodes.get(node_id)
     if node is None:
         node = fixed.nodes[node_id] = _fixed_node(topology, node_id)
@@ -249,7 +262,7 @@ _HEALTH_BY_RANK = tuple(sorted(Health, key=lambda h: h.rank))
 _HEALTH_VALUES = tuple(h.value for h in _HEALTH_BY_RANK)
 
 
-def _edges_from_stats(topology: Topology, fixed: _Fixed) -> tuple[list[dict[str, Any]], list[float], list[int]]:
+def _edges_from_stats(topology: Topology, fixed: _Fixed) -> tuple[list[dict[str, Any]], Floats, Ints]:
     """Each edge from its EdgeStats, whole; with each edge's rps and health rank (for its nodes)."""
     all_stats, classify = topology.stats, topology.thresholds.classify
     edges, rps, ranks = [], [], []
@@ -260,32 +273,67 @@ def _edges_from_stats(topology: Topology, fixed: _Fixed) -> tuple[list[dict[str,
         edges.append(edge_to_wire(topology, *key, stats, shares, health))
         rps.append(stats.rps)
         ranks.append(health.rank)
-    return edges, rps, ranks
+    return edges, np.array(rps, dtype=np.float64), np.array(ranks, dtype=np.intp)
 
 
-def _edges_from_columns(
-    topology: Topology, fixed: _Fixed, columns: EdgeColumns, order: _ColumnOrder
-) -> tuple[list[dict[str, Any]], Ints]:
-    """Every edge's numbers rounded in bulk, then set in a copy of its fixed fields; an edge with traces or
-    mirrored copies (more than the columns hold) from its EdgeStats. With each edge's health rank."""
-    all_stats = topology.stats
+def _bases(topology: Topology, fixed: _Fixed, columns: EdgeColumns) -> list[dict[str, Any]]:
+    """Each edge's fixed fields, kept with the plan's graph (see _Fixed)."""
     made_with, bases = fixed.bases  # one read: threads may render this graph at once
     if not bases:  # a view's first build
-        bases = [_fixed_fields(topology, *key, all_stats[key], None) for key in fixed.order]
+        bases = [_fixed_fields(topology, *key, topology.stats[key], None) for key in fixed.order]
         fixed.bases = (columns.percentiles, bases)
     elif made_with is not columns.percentiles:  # a new percentile query: only those fields change
         bases = [base.copy() for base in bases]
         for base, percentiles in zip(bases, columns.percentiles, strict=True):
             _percentile_fields(base, percentiles or {})
         fixed.bases = (columns.percentiles, bases)
+    return bases
+
+
+class _Numbers(NamedTuple):
+    """A plan's build's wire numbers, rounded in bulk: per edge, in order, and per (edge, code or flag) group."""
+
+    rps: list[Any]
+    success_rate: list[Any]
+    error_rate_5xx: list[Any]
+    rate_4xx: list[Any]
+    no_response_rate: list[Any]
+    health: list[int]  # ranks
+    sums: list[Any]
+    flag_sums: list[Any]
+
+
+def _numbers(topology: Topology, columns: EdgeColumns) -> tuple[_Numbers, Ints]:
     shares = columns.shares(topology.thresholds)
-    sums, flag_sums = _rounded(columns.group_sums, 4), _rounded(columns.flag_sums, 4)
+    numbers = _Numbers(
+        _rounded(columns.rps, 4), _rounded(shares.success_rate, 5), _rounded(shares.error_rate_5xx, 5),
+        _rounded(shares.rate_4xx, 5), _rounded(shares.no_response_rate, 5), shares.health.tolist(),
+        _rounded(columns.group_sums, 4), _rounded(columns.flag_sums, 4),
+    )  # fmt: skip
+    return numbers, shares.health
+
+
+def _whole_edges(topology: Topology, fixed: _Fixed, columns: EdgeColumns, order: _ColumnOrder,
+                 ranks: Ints) -> dict[int, dict[str, Any]]:  # fmt: skip
+    """The edges with traces or mirrored copies (more than the columns hold), made whole from their EdgeStats."""
+    out = {}
+    for i in {*columns.layout.apart, *(order.index[key] for key in topology.traces)}:
+        key = fixed.order[i]
+        stats = topology.stats[key]
+        out[i] = edge_to_wire(topology, *key, stats, stats.shares(), _HEALTH_BY_RANK[ranks[i]])
+    return out
+
+
+def _edges_from_columns(
+    topology: Topology, fixed: _Fixed, columns: EdgeColumns, order: _ColumnOrder
+) -> tuple[list[dict[str, Any]], Ints]:
+    """Each edge a copy of its fixed fields with its numbers set. With each edge's health rank."""
+    numbers, ranks = _numbers(topology, columns)
+    sums, flag_sums = numbers.sums, numbers.flag_sums
     edges = []
     for base, responses, flags, rps, success, errors, client, none, rank in zip(
-        bases, order.responses, order.flags, _rounded(columns.rps, 4), _rounded(shares.success_rate, 5),
-        _rounded(shares.error_rate_5xx, 5), _rounded(shares.rate_4xx, 5), _rounded(shares.no_response_rate, 5),
-        shares.health.tolist(), strict=True,
-    ):  # fmt: skip
+        _bases(topology, fixed, columns), order.responses, order.flags, *numbers[:6], strict=True
+    ):
         edge = base.copy()
         edge["rps"], edge["success_rate"], edge["error_rate_5xx"] = rps, success, errors
         edge["rate_4xx"], edge["no_response_rate"] = client, none
@@ -293,11 +341,38 @@ def _edges_from_columns(
         edge["flags"] = {flag: flag_sums[group] for flag, group in flags}
         edge["health"] = _HEALTH_VALUES[rank]
         edges.append(edge)
-    for i in {*columns.layout.apart, *(order.index[key] for key in topology.traces)}:
-        key = fixed.order[i]
-        stats = all_stats[key]
-        edges[i] = edge_to_wire(topology, *key, stats, stats.shares(), _HEALTH_BY_RANK[shares.health[i]])
-    return edges, shares.health
+    for i, edge in _whole_edges(topology, fixed, columns, order, ranks).items():
+        edges[i] = edge
+    return edges, ranks
+
+
+def _node_numbers(fixed: _Fixed, rps: Floats, ranks: Ints) -> tuple[list[int], list[Any], list[Any]]:
+    """Each node's health rank (the worst of its inbound edges', as Topology.node_health), rps in and out. The
+    sums add each node's edges in the edges' order, as a loop over them would."""
+    count, sources, targets = len(fixed.node_order), *_node_indices(fixed)
+    worst = np.zeros(count, dtype=np.intp)
+    np.maximum.at(worst, targets, ranks)
+    return worst.tolist(), _rounded(sums_by(targets, rps, count), 4), _rounded(sums_by(sources, rps, count), 4)
+
+
+def _node_indices(fixed: _Fixed) -> tuple[Ints, Ints]:
+    if fixed.columns is not None:
+        return fixed.columns.sources, fixed.columns.targets
+    node_index = {node: i for i, node in enumerate(fixed.node_order)}
+    return (np.array([node_index[source] for source, _ in fixed.order], dtype=np.intp),
+            np.array([node_index[target] for _, target in fixed.order], dtype=np.intp))  # fmt: skip
+
+
+def _header(topology: Topology, nodes: object, edges: object) -> WireTopology:
+    return WireTopology(
+        as_of=topology.as_of,
+        window_s=topology.window_s,
+        graph=topology.graph_type.value,
+        stale=topology.stale,
+        missing=[WireMissing(source=m.source, error=m.error) for m in topology.missing],
+        nodes=nodes,  # type: ignore[typeddict-item]  # the answer's JSON splices them in as a Fragment
+        edges=edges,  # type: ignore[typeddict-item]
+    )
 
 
 def topology_to_wire(topology: Topology) -> WireTopology:
@@ -306,32 +381,102 @@ def topology_to_wire(topology: Topology) -> WireTopology:
     or node is a copy of its fixed fields with its rates and health set. A plan's build (Topology.columns)
     has its edges' numbers in arrays, rounded and summed per node in bulk."""
     fixed = _fixed(topology)
-    nodes_count = len(fixed.node_order)
     if topology.columns is not None and fixed.columns is not None:
         edges, ranks = _edges_from_columns(topology, fixed, topology.columns, fixed.columns)
-        rps, sources, targets = topology.columns.rps, fixed.columns.sources, fixed.columns.targets
+        rps = topology.columns.rps
     else:
-        edges, rps_list, rank_list = _edges_from_stats(topology, fixed)
-        node_index = {node: i for i, node in enumerate(fixed.node_order)}
-        rps, ranks = np.array(rps_list, dtype=np.float64), np.array(rank_list, dtype=np.intp)
-        sources = np.array([node_index[source] for source, _ in fixed.order], dtype=np.intp)
-        targets = np.array([node_index[target] for _, target in fixed.order], dtype=np.intp)
-    # the sums add each node's edges in the edges' order, as a loop over them would
-    rps_out = _rounded(sums_by(sources, rps, nodes_count), 4)
-    rps_in = _rounded(sums_by(targets, rps, nodes_count), 4)
-    worst = np.zeros(nodes_count, dtype=np.intp)  # of a node's inbound edges (Topology.node_health)
-    np.maximum.at(worst, targets, ranks)
+        edges, rps, ranks = _edges_from_stats(topology, fixed)
     nodes = []
-    for node_id, rank, into, out in zip(fixed.node_order, worst.tolist(), rps_in, rps_out, strict=True):
+    for node_id, rank, into, out in zip(fixed.node_order, *_node_numbers(fixed, rps, ranks), strict=True):
         node = _node(topology, fixed, node_id)
         node["health"], node["rps_in"], node["rps_out"] = _HEALTH_VALUES[rank], into, out
         nodes.append(node)
-    return WireTopology(
-        as_of=topology.as_of,
-        window_s=topology.window_s,
-        graph=topology.graph_type.value,
-        stale=topology.stale,
-        missing=[WireMissing(source=m.source, error=m.error) for m in topology.missing],
-        nodes=nodes,
-        edges=edges,
-    )
+    return _header(topology, nodes, edges)
+
+
+# The answer's JSON without a dict per edge: each edge's fixed fields are kept written (with the plan's graph,
+# as bytes cut before each field that changes between refreshes) and its numbers, written by one orjson call
+# per column, spliced in. orjson writes without spaces and a value the same wherever it stands, so the bytes
+# are orjson.dumps(topology_to_wire(topology))'s, which a test checks.
+_EDGE_VARIABLES = (*_NUMBERS, "responses", "flags", "health")
+_NODE_VARIABLES = ("health", "rps_in", "rps_out")
+_HEALTH_JSON = tuple(orjson.dumps(value) for value in _HEALTH_VALUES)
+
+
+def _template(wire: Mapping[str, Any], variables: tuple[str, ...]) -> tuple[bytes, ...]:
+    """`wire`'s JSON cut before the value of each of `variables` (in that order) and after it."""
+    pieces, current, seen = [], b"{", list[str]()
+    for i, (key, value) in enumerate(wire.items()):
+        current += (b"," if i else b"") + orjson.dumps(key) + b":"
+        if key in variables:
+            pieces.append(current)
+            current, seen = b"", [*seen, key]
+        else:
+            current += orjson.dumps(value)
+    if tuple(seen) != variables:
+        raise ValueError(f"the wire's fields that change are {seen}, not {list(variables)}")
+    return (*pieces, current + b"}")
+
+
+def _json_items(values: list[Any]) -> list[bytes]:
+    """Each value as orjson writes it: one call for the list, cut at its commas (a number or null has none)."""
+    return orjson.dumps(values)[1:-1].split(b",") if values else []
+
+
+def _object(keys: tuple[tuple[bytes, int], ...], values: list[bytes]) -> bytes:
+    return b"{" + b",".join([key + values[i] for key, i in keys]) + b"}"
+
+
+def _edge_templates(
+    topology: Topology, fixed: _Fixed, columns: EdgeColumns, order: _ColumnOrder
+) -> list[tuple[bytes, ...]]:
+    """Each edge's template; most edges have one response code and no flags, so theirs are written in: eight
+    pieces around its five shares, its code's rps and its health (the others: nine, see topology_to_json)."""
+    bases = _bases(topology, fixed, columns)
+    made_from, templates = fixed.templates
+    if made_from is not bases:
+        templates = []
+        for base, codes, flags in zip(bases, order.response_keys, order.flag_keys, strict=True):
+            p = _template(base, _EDGE_VARIABLES)
+            if len(codes) == 1 and not flags:
+                p = (*p[:5], p[5] + b"{" + codes[0][0], b"}" + p[6] + b"{}" + p[7], p[8])
+            templates.append(p)
+        fixed.templates = (bases, templates)
+    return templates
+
+
+def _node_templates(topology: Topology, fixed: _Fixed) -> list[tuple[bytes, ...]]:
+    if not fixed.node_templates:
+        fixed.node_templates = [_template(_node(topology, fixed, node), _NODE_VARIABLES) for node in fixed.node_order]
+    return fixed.node_templates
+
+
+def topology_to_json(topology: Topology) -> bytes:
+    """orjson.dumps(topology_to_wire(topology)), written from kept bytes for a plan's build (above)."""
+    fixed = _fixed(topology)
+    columns, order = topology.columns, fixed.columns
+    if columns is None or order is None:
+        return orjson.dumps(topology_to_wire(topology))
+    numbers, ranks = _numbers(topology, columns)
+    sums, flag_sums = _json_items(numbers.sums), _json_items(numbers.flag_sums)
+    edges = [
+        b"".join((p[0], rps, p[1], success, p[2], errors, p[3], client, p[4], none, p[5], sums[codes[0][1]],
+                  p[6], _HEALTH_JSON[rank], p[7])) if len(p) == 8 else
+        b"".join((p[0], rps, p[1], success, p[2], errors, p[3], client, p[4], none, p[5], _object(codes, sums),
+                  p[6], _object(flags, flag_sums), p[7], _HEALTH_JSON[rank], p[8]))
+        for p, codes, flags, rps, success, errors, client, none, rank in zip(
+            _edge_templates(topology, fixed, columns, order), order.response_keys, order.flag_keys,
+            *map(_json_items, numbers[:5]), numbers.health, strict=True,
+        )
+    ]  # fmt: skip
+    for i, edge in _whole_edges(topology, fixed, columns, order, ranks).items():
+        edges[i] = orjson.dumps(edge)
+    health, rps_in, rps_out = _node_numbers(fixed, columns.rps, ranks)
+    nodes = [
+        b"".join((p[0], _HEALTH_JSON[rank], p[1], into, p[2], out, p[3]))
+        for p, rank, into, out in zip(
+            _node_templates(topology, fixed), health, _json_items(rps_in), _json_items(rps_out), strict=True
+        )
+    ]
+    joined = orjson.Fragment(b"[" + b",".join(nodes) + b"]"), orjson.Fragment(b"[" + b",".join(edges) + b"]")
+    return orjson.dumps(_header(topology, *joined))

@@ -21,7 +21,7 @@ from observe.model.ids import GraphType
 from observe.model.merge import merge_traces
 from observe.model.topology import EdgeKey, MissingSource, Topology, build_topology
 from observe.model.trace_stats import EdgeTraceStats
-from observe.model.wire import WireTopology, topology_to_wire
+from observe.model.wire import WireTopology, topology_to_json
 from observe.services.refresh import Snapshot, SnapshotCache, ViewKey
 from observe.services.rules import RulesProbe
 from observe.services.traces import TraceService
@@ -114,10 +114,4 @@ class TopologyService:
         return await asyncio.shield(task)
 
     def _render(self, request: TopologyRequest, snap: Snapshot, stats: TraceView | None) -> bytes:
-        return encode_answer(topology_to_wire(self.build(request, snap, stats)))
-
-
-def encode_answer(wire: WireTopology) -> bytes:
-    """The answer's JSON. orjson: ~7× the standard library's speed on a large graph (24 vs 171 ms at 10,000
-    edges), and the wire has no NaN or Infinity for it to turn into null."""
-    return orjson.dumps(wire)
+        return topology_to_json(self.build(request, snap, stats))

@@ -8,9 +8,9 @@ import pytest
 from observe.model.ids import GraphType
 from observe.model.merge import merge_traces
 from observe.model.samples import VectorSample
-from observe.model.topology import Topology, build_topology, forget_plans
+from observe.model.topology import MissingSource, Topology, build_topology, forget_plans
 from observe.model.trace_stats import EdgeTraceStats
-from observe.model.wire import WireTopology, _round, topology_to_wire
+from observe.model.wire import WireTopology, _round, topology_to_json, topology_to_wire
 from observe.sources.istio_queries import parse_quantiles, parse_rates
 from tests.unit.bookinfo_samples import PRODUCTPAGE_SRC, REVIEWS, UNREACHED_REVIEWS, bookinfo_rates, rate, side
 
@@ -98,3 +98,33 @@ def test_the_wire_from_columns_is_the_wire_from_each_edges_stats(graph: GraphTyp
     edges = topology_to_wire(topology)["edges"]
     assert any(len(e["responses"]) > 1 for e in edges) and any(len(e["flags"]) > 1 for e in edges)
     assert any(e["mirror"] for e in edges) and any(e["rps"] is None or e["success_rate"] is None for e in edges)
+
+
+def _json_cases(seed: int, graph: GraphType) -> list[Topology]:
+    """A view's first build, a refresh of it, one after a new percentile query, the same with traces on two of
+    its edges and one seen in traces only (no plan's graph then), stale with a source missing, and empty."""
+    forget_plans()
+    samples = _random_rates(random.Random(seed))
+    quantiles = parse_quantiles([VectorSample({**s.labels, "quantile": "0.99"}, 40.0 + i)
+                                 for i, s in enumerate(samples)])  # fmt: skip
+    scaled = [(parse_rates([VectorSample(s.labels, s.value * f) for s in samples]), q)
+              for f, q in ((1.0, ()), (2.0, ()), (2.0, tuple(quantiles)))]  # fmt: skip
+    builds = [build_topology(graph, rates, q, as_of=1.0, window_s=60) for rates, q in scaled]
+    edges = [(builds[0].node_key(s), builds[0].node_key(t)) for s, t in list(builds[0].stats)[:2]]
+    trace = EdgeTraceStats(400, 8, 0.02, 10.0, 40.0, 70.0, ("ab" * 16,))
+    traced = merge_traces(builds[2], dict.fromkeys(edges, trace), 40.0)
+    elsewhere = (edges[0][0], replace(edges[0][1], namespace="elsewhere", app="new"))
+    trace_only = merge_traces(builds[2], {**dict.fromkeys(edges, trace), elsewhere: trace}, 40.0)
+    stale = replace(builds[1], stale=True, missing=(MissingSource("prometheus", "rates: timeout after 5s"),))
+    empty = build_topology(graph, [], (), as_of=1.0, window_s=60)
+    return [*builds, traced, trace_only, stale, empty]
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("graph", list(GraphType))
+def test_the_answers_json_is_the_wires_json_byte_for_byte(graph: GraphType, seed: int) -> None:
+    cases = _json_cases(seed, graph)
+    for topology in cases:
+        assert topology_to_json(topology) == orjson.dumps(topology_to_wire(topology))
+    assert cases[3].columns is not None and cases[4].columns is None  # traces on plan edges; a trace-only edge
+    assert orjson.loads(topology_to_json(cases[3]))["edges"] != orjson.loads(topology_to_json(cases[2]))["edges"]
