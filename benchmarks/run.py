@@ -333,16 +333,16 @@ LIMITS = """## What limits each figure
   cadence); namespace selection is applied to the answer, so 5 and 200 namespaces cost the same. Kiali's
   grows with namespaces (9 per namespace), and so does its time.
 - End-to-end refresh and our overhead: Prometheus's part is the answer time of the refresh's own query (sent →
-  body read); the rest is reading and parsing the answer, folding it into the view's plan, the wire dicts and
-  their JSON, in threads that share the GIL and 2 cores with Prometheus, its scrapes and the exporter: the
-  tail (p95) is mostly waiting for a core ("our CPU" is the process's own CPU time). The wire reads the
-  columns: every number rounded in bulk (numpy), then per edge a copy of its fixed fields (kept with the
-  plan's graph; copied with new percentile fields once per percentile query) with its numbers set, ~3-4 µs
-  per edge and ~1.5 per node; then orjson writes ~700 bytes per edge. At 10,000 edges (8,900 nodes), live,
-  that is most of our CPU: the wire ~40-60 ms and its JSON ~20-35, parsing the 6 MB rates answer ~10-20,
-  reading it ~10. Prometheus answers plain (OBSERVE_PROMETHEUS_GZIP is off): gzip cost it ~40 ms and us
-  ~10 ms more per 6 MB answer than sending it plain over loopback. A refresh that also brings a percentile
-  answer (every 30 s) adds its parse, its grouping and the percentile fields: ~100 ms at 10,000 edges.
+  body read); the rest is reading and parsing the answer, folding it into the view's plan and writing the
+  answer's JSON, in threads that share the GIL and 2 cores with Prometheus, its scrapes and the exporter: the
+  tail (p95) is mostly waiting for a core ("our CPU" is the process's own CPU time, which the contention for
+  caches also inflates: the same work measures ~1.5× offline). The JSON is written from the columns: every
+  number rounded (numpy) and written (one orjson call per column) in bulk, then spliced between each edge's
+  and node's fixed fields, kept as JSON bytes with the plan's graph (model.wire.topology_to_json): ~2.5 µs
+  per edge and ~1 per node. Prometheus answers plain (OBSERVE_PROMETHEUS_GZIP is off): gzip cost it ~40 ms
+  and us ~10 ms more per 6 MB answer than sending it plain over loopback. A refresh that also brings a
+  percentile answer (every 30 s) adds its parse, its grouping and the percentile fields: ~100 ms at 10,000
+  edges.
 - Event-loop lag: the CPU work runs in threads, which hold the GIL in 5 ms slices; what holds it longer is one
   C call at a time: decoding an answer (~10 ms for 3 MB) and each collection of the garbage collector. A young
   one scans up to 20,000 objects (8-15 ms); one of gen 1, which holds what survived up to 10 young ones, takes
