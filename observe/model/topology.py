@@ -278,7 +278,8 @@ class _FoldedStats(Mapping[tuple[str, str], EdgeStats]):
         return repr(dict(self))
 
 
-# The last plan of up to 8 views, the oldest dropped first (~0.8 KB per edge with its graph).
+# The last plan of up to 8 views, the oldest dropped first (~2 KB per edge with its graph, column layout and
+# percentile grouping).
 _PLANS: OrderedDict[tuple[GraphType, frozenset[str]], _Plan] = OrderedDict()
 _MAX_PLANS = 8
 

@@ -212,7 +212,6 @@ class _ColumnOrder:
 
 
 def _column_order(fixed: _Fixed, layout: ColumnLayout) -> _ColumnOrder:
-    node_index = {node: i for i, node in enumerate(fixed.node_order)}
     responses = [tuple(sorted(codes)) if len(codes) > 1 else codes for codes in layout.responses]
     flags = [tuple(sorted(names)) if len(names) > 1 else names for names in layout.flags]
     return _ColumnOrder(
@@ -221,9 +220,15 @@ def _column_order(fixed: _Fixed, layout: ColumnLayout) -> _ColumnOrder:
         flags,
         [tuple((orjson.dumps(name) + b":", i) for name, i in keys) for keys in responses],
         [tuple((orjson.dumps(name) + b":", i) for name, i in keys) for keys in flags],
-        np.array([node_index[source] for source, _ in fixed.order], dtype=np.intp),
-        np.array([node_index[target] for _, target in fixed.order], dtype=np.intp),
+        *_endpoints(fixed),
     )
+
+
+def _endpoints(fixed: _Fixed) -> tuple[Ints, Ints]:
+    """Each edge's source's and target's index in the node order."""
+    node_index = {node: i for i, node in enumerate(fixed.node_order)}
+    return (np.array([node_index[source] for source, _ in fixed.order], dtype=np.intp),
+            np.array([node_index[target] for _, target in fixed.order], dtype=np.intp))  # fmt: skip
 
 
 _FIXED: weakref.WeakKeyDictionary[nx.DiGraph, _Fixed] = weakref.WeakKeyDictionary()
@@ -349,18 +354,11 @@ def _edges_from_columns(
 def _node_numbers(fixed: _Fixed, rps: Floats, ranks: Ints) -> tuple[list[int], list[Any], list[Any]]:
     """Each node's health rank (the worst of its inbound edges', as Topology.node_health), rps in and out. The
     sums add each node's edges in the edges' order, as a loop over them would."""
-    count, sources, targets = len(fixed.node_order), *_node_indices(fixed)
+    count = len(fixed.node_order)
+    sources, targets = (fixed.columns.sources, fixed.columns.targets) if fixed.columns else _endpoints(fixed)
     worst = np.zeros(count, dtype=np.intp)
     np.maximum.at(worst, targets, ranks)
     return worst.tolist(), _rounded(sums_by(targets, rps, count), 4), _rounded(sums_by(sources, rps, count), 4)
-
-
-def _node_indices(fixed: _Fixed) -> tuple[Ints, Ints]:
-    if fixed.columns is not None:
-        return fixed.columns.sources, fixed.columns.targets
-    node_index = {node: i for i, node in enumerate(fixed.node_order)}
-    return (np.array([node_index[source] for source, _ in fixed.order], dtype=np.intp),
-            np.array([node_index[target] for _, target in fixed.order], dtype=np.intp))  # fmt: skip
 
 
 def _header(topology: Topology, nodes: object, edges: object) -> WireTopology:
