@@ -3,9 +3,9 @@
 Each edge of a plan has a shape (model.edge_stats.EdgeShape): which samples, their response codes and their
 flags. The layout flattens the shapes into index arrays once per plan. A refresh's fold is then a few
 numpy.bincount calls: the sample values → a sum per (edge, code) "group", an edge's groups in first-seen order
-→ an rps per edge; and a sum per (edge, flag). bincount adds its weights in input order starting from 0.0,
-which is the order the per-edge fold adds them in (EdgeShape.fold, EdgeStats.shares), so an edge's numbers
-here and in its EdgeStats are the same floats; so are the shares, the same sums divided in the same order.
+→ an rps per edge; and a sum per (edge, flag). An edge's EdgeStats is made from these sums (model.topology),
+and bincount adds its weights in input order starting from 0.0, as EdgeStats.shares adds an edge's codes: so
+the shares here are the very floats EdgeStats gives, and the wire is the same from either.
 """
 
 from __future__ import annotations
@@ -27,6 +27,29 @@ def _indices(values: Sequence[int]) -> Ints:
     return np.array(values, dtype=np.intp)
 
 
+class _Grouping:
+    """Samples put in (edge, name) groups, numbered in first-seen order."""
+
+    def __init__(self) -> None:
+        self.positions: list[int] = []  # each sample's, once per group it is in
+        self.groups: list[int] = []
+        self.edge: list[int] = []  # each group's
+        self.names: list[str] = []
+
+    def add(self, edge_groups: dict[str, int], name: str, edge: int, position: int) -> None:
+        """`edge_groups`: the edge's groups so far, by name."""
+        group = edge_groups.get(name)
+        if group is None:
+            group = edge_groups[name] = len(self.edge)
+            self.edge.append(edge)
+            self.names.append(name)
+        self.positions.append(position)
+        self.groups.append(group)
+
+    def arrays(self) -> tuple[Ints, Ints, Ints]:
+        return _indices(self.positions), _indices(self.groups), _indices(self.edge)
+
+
 class ColumnLayout:
     """The index arrays of a plan's edge shapes, and each edge's codes and flags beside their group."""
 
@@ -36,43 +59,25 @@ class ColumnLayout:
     def __init__(self, shapes: Sequence[EdgeShape], apart: Sequence[int] = ()) -> None:
         """`apart`: the edges whose EdgeStats hold more than these columns do (mirrored copies)."""
         self.apart = tuple(apart)
-        positions: list[int] = []
-        groups: list[int] = []
-        group_edge: list[int] = []
-        codes: list[str] = []
-        flag_positions: list[int] = []
-        flag_groups: list[int] = []
-        flag_edge: list[int] = []
+        codes, flags = _Grouping(), _Grouping()
         self.responses: list[tuple[tuple[str, int], ...]] = []  # an edge's (code, group), codes first-seen
         self.flags: list[tuple[tuple[str, int], ...]] = []  # an edge's (flag, flag group), flags first-seen
         for edge, shape in enumerate(shapes):
             code_group: dict[str, int] = {}
             flag_group: dict[str, int] = {}
             for position, code, sample_flags in zip(shape.positions, shape.codes, shape.flags, strict=True):
-                group = code_group.get(code)
-                if group is None:
-                    group = code_group[code] = len(codes)
-                    codes.append(code)
-                    group_edge.append(edge)
-                positions.append(position)
-                groups.append(group)
+                codes.add(code_group, code, edge, position)
                 for flag in sample_flags:
-                    group = flag_group.get(flag)
-                    if group is None:
-                        group = flag_group[flag] = len(flag_edge)
-                        flag_edge.append(edge)
-                    flag_positions.append(position)
-                    flag_groups.append(group)
+                    flags.add(flag_group, flag, edge, position)
             self.responses.append(tuple(code_group.items()))
             self.flags.append(tuple(flag_group.items()))
         self.edges = len(shapes)
-        self.positions, self.groups, self.group_edge = _indices(positions), _indices(groups), _indices(group_edge)
-        self.flag_positions, self.flag_groups = _indices(flag_positions), _indices(flag_groups)
-        self.flag_edge = _indices(flag_edge)
+        self.positions, self.groups, self.group_edge = codes.arrays()
+        self.flag_positions, self.flag_groups, self.flag_edge = flags.arrays()
         # each class's groups, as the edge each belongs to (EdgeStats.shares: codes 5xx, 4xx and '0')
-        self.class_5xx = _indices([g for g, code in enumerate(codes) if code.startswith("5")])
-        self.class_4xx = _indices([g for g, code in enumerate(codes) if code.startswith("4")])
-        self.class_none = _indices([g for g, code in enumerate(codes) if code == "0"])
+        self.class_5xx = _indices([g for g, code in enumerate(codes.names) if code.startswith("5")])
+        self.class_4xx = _indices([g for g, code in enumerate(codes.names) if code.startswith("4")])
+        self.class_none = _indices([g for g, code in enumerate(codes.names) if code == "0"])
 
     def fold(self, values: Floats, percentiles: Sequence[Mapping[float, Percentile] | None]) -> EdgeColumns:
         """`values`: the samples' (the shapes' positions index them); `percentiles`: each edge's."""
