@@ -16,7 +16,7 @@ import math
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, TypedDict
 
 import networkx as nx
 import numpy as np
@@ -182,46 +182,54 @@ def _fixed_node(topology: Topology, node_id: str) -> WireNode:
     )
 
 
-# The fixed fields of each edge and node of a plan's graph (model.topology: frozen, and shared by the refreshes
-# of a view whose series stay the same), kept while that graph lives: an edge's are made once, and copied with
-# new percentile fields after each percentile query. An edge with traces is made whole each time, and so is
-# every edge and node of a graph that is not a plan's. (A node's readiness reads the traces only to find nodes
-# seen in traces alone, which a plan's graph does not have.)
+def _rounded(values: Floats, digits: int) -> list[Any]:
+    """_round of each value: np.rint rounds half to even, as round() does, and NaN and ±Inf become None."""
+    scale = _SCALE[digits]
+    with np.errstate(invalid="ignore", over="ignore"):
+        out: list[Any] = (np.rint(values * scale) / scale).tolist()
+    for i in np.flatnonzero(~np.isfinite(values)).tolist():
+        out[i] = None
+    return out
+
+
+_HEALTH_BY_RANK = tuple(sorted(Health, key=lambda h: h.rank))
+_HEALTH_VALUES = tuple(h.value for h in _HEALTH_BY_RANK)
+
+
+Keys = tuple[tuple[bytes, int], ...]  # one edge's response codes or flags, written, and their groups
+
+
+# What is kept per plan's graph (model.topology: frozen, and shared by the refreshes of a view whose series stay
+# the same) while that graph lives: its edges and nodes in wire order, each node's fixed fields, and for the
+# answer's JSON each edge's and node's templates (below). A graph that is not a plan's keeps nothing.
 @dataclass(slots=True)
 class _Fixed:
     order: list[tuple[str, str]]  # the edges, sorted
     node_order: list[str]
     nodes: dict[str, WireNode] = field(default_factory=dict)
     columns: _ColumnOrder | None = None
-    bases: tuple[object, list[dict[str, Any]]] = (None, [])  # each edge's, in order, and the percentiles they hold
-    templates: tuple[object, list[tuple[bytes, ...]]] = (None, [])  # the bases written (topology_to_json)
+    templates: tuple[object, list[tuple[bytes, ...]]] = (None, [])  # and the percentiles they hold
     node_templates: list[tuple[bytes, ...]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class _ColumnOrder:
-    """A plan's edges as the wire reads its columns: codes and flags sorted, each edge's nodes' indices."""
+    """A plan's edges as the JSON reads its columns: each edge's codes and flags sorted, their keys written
+    (with the colon) beside their group, and each edge's nodes' indices."""
 
     index: dict[tuple[str, str], int]
-    responses: list[tuple[tuple[str, int], ...]]
-    flags: list[tuple[tuple[str, int], ...]]
-    response_keys: list[tuple[tuple[bytes, int], ...]]  # the same, each key written as JSON with its colon
-    flag_keys: list[tuple[tuple[bytes, int], ...]]
+    responses: list[Keys]
+    flags: list[Keys]
     sources: Ints
     targets: Ints
 
 
 def _column_order(fixed: _Fixed, layout: ColumnLayout) -> _ColumnOrder:
-    responses = [tuple(sorted(codes)) if len(codes) > 1 else codes for codes in layout.responses]
-    flags = [tuple(sorted(names)) if len(names) > 1 else names for names in layout.flags]
-    return _ColumnOrder(
-        {key: i for i, key in enumerate(fixed.order)},
-        responses,
-        flags,
-        [tuple((orjson.dumps(name) + b":", i) for name, i in keys) for keys in responses],
-        [tuple((orjson.dumps(name) + b":", i) for name, i in keys) for keys in flags],
-        *_endpoints(fixed),
-    )
+    def written(keys: tuple[tuple[str, int], ...]) -> Keys:
+        return tuple((orjson.dumps(name) + b":", group) for name, group in sorted(keys))
+
+    return _ColumnOrder({key: i for i, key in enumerate(fixed.order)}, list(map(written, layout.responses)),
+                        list(map(written, layout.flags)), *_endpoints(fixed))  # fmt: skip
 
 
 def _endpoints(fixed: _Fixed) -> tuple[Ints, Ints]:
@@ -247,108 +255,12 @@ def _fixed(topology: Topology) -> _Fixed:
 
 
 def _node(topology: Topology, fixed: _Fixed, node_id: str) -> WireNode:
+    """A node's fixed fields (a copy). Its readiness reads the traces only to find nodes seen in traces alone,
+    which a plan's graph does not have, so they are kept whatever the traces."""
     node = fixed.nodes.get(node_id)
     if node is None:
         node = fixed.nodes[node_id] = _fixed_node(topology, node_id)
     return node.copy()
-
-
-def _rounded(values: Floats, digits: int) -> list[Any]:
-    """_round of each value: np.rint rounds half to even, as round() does, and NaN and ±Inf become None."""
-    scale = _SCALE[digits]
-    with np.errstate(invalid="ignore", over="ignore"):
-        out: list[Any] = (np.rint(values * scale) / scale).tolist()
-    for i in np.flatnonzero(~np.isfinite(values)).tolist():
-        out[i] = None
-    return out
-
-
-_HEALTH_BY_RANK = tuple(sorted(Health, key=lambda h: h.rank))
-_HEALTH_VALUES = tuple(h.value for h in _HEALTH_BY_RANK)
-
-
-def _edges_from_stats(topology: Topology, fixed: _Fixed) -> tuple[list[dict[str, Any]], Floats, Ints]:
-    """Each edge from its EdgeStats, whole; with each edge's rps and health rank (for its nodes)."""
-    all_stats, classify = topology.stats, topology.thresholds.classify
-    edges, rps, ranks = [], [], []
-    for key in fixed.order:  # (source, target) is unique
-        stats = all_stats[key]
-        shares = stats.shares()
-        health = classify(stats.rps, shares.success_rate)
-        edges.append(edge_to_wire(topology, *key, stats, shares, health))
-        rps.append(stats.rps)
-        ranks.append(health.rank)
-    return edges, np.array(rps, dtype=np.float64), np.array(ranks, dtype=np.intp)
-
-
-def _bases(topology: Topology, fixed: _Fixed, columns: EdgeColumns) -> list[dict[str, Any]]:
-    """Each edge's fixed fields, kept with the plan's graph (see _Fixed)."""
-    made_with, bases = fixed.bases  # one read: threads may render this graph at once
-    if not bases:  # a view's first build
-        bases = [_fixed_fields(topology, *key, topology.stats[key], None) for key in fixed.order]
-        fixed.bases = (columns.percentiles, bases)
-    elif made_with is not columns.percentiles:  # a new percentile query: only those fields change
-        bases = [base.copy() for base in bases]
-        for base, percentiles in zip(bases, columns.percentiles, strict=True):
-            _percentile_fields(base, percentiles or {})
-        fixed.bases = (columns.percentiles, bases)
-    return bases
-
-
-class _Numbers(NamedTuple):
-    """A plan's build's wire numbers, rounded in bulk: per edge, in order, and per (edge, code or flag) group."""
-
-    rps: list[Any]
-    success_rate: list[Any]
-    error_rate_5xx: list[Any]
-    rate_4xx: list[Any]
-    no_response_rate: list[Any]
-    health: list[int]  # ranks
-    sums: list[Any]
-    flag_sums: list[Any]
-
-
-def _numbers(topology: Topology, columns: EdgeColumns) -> tuple[_Numbers, Ints]:
-    shares = columns.shares(topology.thresholds)
-    numbers = _Numbers(
-        _rounded(columns.rps, 4), _rounded(shares.success_rate, 5), _rounded(shares.error_rate_5xx, 5),
-        _rounded(shares.rate_4xx, 5), _rounded(shares.no_response_rate, 5), shares.health.tolist(),
-        _rounded(columns.group_sums, 4), _rounded(columns.flag_sums, 4),
-    )  # fmt: skip
-    return numbers, shares.health
-
-
-def _whole_edges(topology: Topology, fixed: _Fixed, columns: EdgeColumns, order: _ColumnOrder,
-                 ranks: Ints) -> dict[int, dict[str, Any]]:  # fmt: skip
-    """The edges with traces or mirrored copies (more than the columns hold), made whole from their EdgeStats."""
-    out = {}
-    for i in {*columns.layout.apart, *(order.index[key] for key in topology.traces)}:
-        key = fixed.order[i]
-        stats = topology.stats[key]
-        out[i] = edge_to_wire(topology, *key, stats, stats.shares(), _HEALTH_BY_RANK[ranks[i]])
-    return out
-
-
-def _edges_from_columns(
-    topology: Topology, fixed: _Fixed, columns: EdgeColumns, order: _ColumnOrder
-) -> tuple[list[dict[str, Any]], Ints]:
-    """Each edge a copy of its fixed fields with its numbers set. With each edge's health rank."""
-    numbers, ranks = _numbers(topology, columns)
-    sums, flag_sums = numbers.sums, numbers.flag_sums
-    edges = []
-    for base, responses, flags, rps, success, errors, client, none, rank in zip(
-        _bases(topology, fixed, columns), order.responses, order.flags, *numbers[:6], strict=True
-    ):
-        edge = base.copy()
-        edge["rps"], edge["success_rate"], edge["error_rate_5xx"] = rps, success, errors
-        edge["rate_4xx"], edge["no_response_rate"] = client, none
-        edge["responses"] = {code: sums[group] for code, group in responses}
-        edge["flags"] = {flag: flag_sums[group] for flag, group in flags}
-        edge["health"] = _HEALTH_VALUES[rank]
-        edges.append(edge)
-    for i, edge in _whole_edges(topology, fixed, columns, order, ranks).items():
-        edges[i] = edge
-    return edges, ranks
 
 
 def _node_numbers(fixed: _Fixed, rps: Floats, ranks: Ints) -> tuple[list[int], list[Any], list[Any]]:
@@ -374,28 +286,34 @@ def _header(topology: Topology, nodes: object, edges: object) -> WireTopology:
 
 
 def topology_to_wire(topology: Topology) -> WireTopology:
-    """One pass over the edges, which also gives each node's rates and health: asking the graph per node for
-    its edges again (as Topology.node_health does) cost about a quarter of the answer at 10,000 edges. An edge
-    or node is a copy of its fixed fields with its rates and health set. A plan's build (Topology.columns)
-    has its edges' numbers in arrays, rounded and summed per node in bulk."""
+    """The answer as dicts, each edge from its EdgeStats (a snapshot's: the API's answer is topology_to_json).
+    One pass over the edges gives each node's rates and health too: asking the graph per node for its edges
+    again (as Topology.node_health does) cost about a quarter of the answer at 10,000 edges."""
     fixed = _fixed(topology)
-    if topology.columns is not None and fixed.columns is not None:
-        edges, ranks = _edges_from_columns(topology, fixed, topology.columns, fixed.columns)
-        rps = topology.columns.rps
-    else:
-        edges, rps, ranks = _edges_from_stats(topology, fixed)
+    all_stats, classify = topology.stats, topology.thresholds.classify
+    edges, rps, ranks = [], [], []
+    for key in fixed.order:  # (source, target) is unique
+        stats = all_stats[key]
+        shares = stats.shares()
+        health = classify(stats.rps, shares.success_rate)
+        edges.append(edge_to_wire(topology, *key, stats, shares, health))
+        rps.append(stats.rps)
+        ranks.append(health.rank)
     nodes = []
-    for node_id, rank, into, out in zip(fixed.node_order, *_node_numbers(fixed, rps, ranks), strict=True):
+    numbers = _node_numbers(fixed, np.array(rps, dtype=np.float64), np.array(ranks, dtype=np.intp))
+    for node_id, rank, into, out in zip(fixed.node_order, *numbers, strict=True):
         node = _node(topology, fixed, node_id)
         node["health"], node["rps_in"], node["rps_out"] = _HEALTH_VALUES[rank], into, out
         nodes.append(node)
     return _header(topology, nodes, edges)
 
 
-# The answer's JSON without a dict per edge: each edge's fixed fields are kept written (with the plan's graph,
-# as bytes cut before each field that changes between refreshes) and its numbers, written by one orjson call
-# per column, spliced in. orjson writes without spaces and a value the same wherever it stands, so the bytes
-# are orjson.dumps(topology_to_wire(topology))'s, which a test checks.
+# The answer's JSON without a dict per edge, for a plan's build: its numbers come from the columns
+# (model.edge_columns), rounded and written in bulk (one orjson call per column), and are spliced between the
+# pieces of each edge's and node's template: its fixed fields written, cut before each field that changes
+# between refreshes. A new percentile query rewrites only the piece holding them. orjson writes without spaces
+# and a value the same wherever it stands, so the bytes are orjson.dumps(topology_to_wire(topology))'s, which
+# the tests check.
 _EDGE_VARIABLES = (*_NUMBERS, "responses", "flags", "health")
 _NODE_VARIABLES = ("health", "rps_in", "rps_out")
 _HEALTH_JSON = tuple(orjson.dumps(value) for value in _HEALTH_VALUES)
@@ -416,30 +334,40 @@ def _template(wire: Mapping[str, Any], variables: tuple[str, ...]) -> tuple[byte
     return (*pieces, current + b"}")
 
 
-def _json_items(values: list[Any]) -> list[bytes]:
-    """Each value as orjson writes it: one call for the list, cut at its commas (a number or null has none)."""
-    return orjson.dumps(values)[1:-1].split(b",") if values else []
+def _percentiles_piece(percentiles: Mapping[float, Percentile], responses: Keys, flags: Keys) -> bytes:
+    """The piece between an edge's no_response_rate and its responses' value (see _edge_template)."""
+    fields: dict[str, Any] = {}
+    _percentile_fields(fields, percentiles)
+    opened = b"{" + responses[0][0] if _simple(responses, flags) else b""
+    return b"," + orjson.dumps(fields)[1:-1] + b',"responses":' + opened
 
 
-def _object(keys: tuple[tuple[bytes, int], ...], values: list[bytes]) -> bytes:
-    return b"{" + b",".join([key + values[i] for key, i in keys]) + b"}"
+def _simple(responses: Keys, flags: Keys) -> bool:
+    return len(responses) == 1 and not flags
 
 
-def _edge_templates(
-    topology: Topology, fixed: _Fixed, columns: EdgeColumns, order: _ColumnOrder
-) -> list[tuple[bytes, ...]]:
-    """Each edge's template; most edges have one response code and no flags, so theirs are written in: eight
-    pieces around its five shares, its code's rps and its health (the others: nine, see topology_to_json)."""
-    bases = _bases(topology, fixed, columns)
-    made_from, templates = fixed.templates
-    if made_from is not bases:
-        templates = []
-        for base, codes, flags in zip(bases, order.response_keys, order.flag_keys, strict=True):
-            p = _template(base, _EDGE_VARIABLES)
-            if len(codes) == 1 and not flags:
-                p = (*p[:5], p[5] + b"{" + codes[0][0], b"}" + p[6] + b"{}" + p[7], p[8])
-            templates.append(p)
-        fixed.templates = (bases, templates)
+def _edge_template(base: dict[str, Any], responses: Keys, flags: Keys) -> tuple[bytes, ...]:
+    """Nine pieces around the five shares, responses, flags and health; most edges have one response code and
+    no flags, so theirs are written in: eight pieces around the shares, that code's rps and the health. The
+    sixth piece holds the percentiles (_percentiles_piece)."""
+    p = _template(base, _EDGE_VARIABLES)
+    if _simple(responses, flags):
+        return (*p[:5], p[5] + b"{" + responses[0][0], b"}" + p[6] + b"{}" + p[7], p[8])
+    return p
+
+
+def _edge_templates(topology: Topology, fixed: _Fixed, columns: EdgeColumns,
+                    order: _ColumnOrder) -> list[tuple[bytes, ...]]:  # fmt: skip
+    made_with, templates = fixed.templates  # one read: threads may render this graph at once
+    edges = zip(fixed.order, order.responses, order.flags, columns.percentiles, strict=True)
+    if not templates:  # a view's first build
+        stats = topology.stats
+        templates = [_edge_template(_fixed_fields(topology, *key, stats[key], None), responses, flags)
+                     for key, responses, flags, _ in edges]  # fmt: skip
+    elif made_with is not columns.percentiles:  # a new percentile query
+        templates = [(*p[:5], _percentiles_piece(percentiles or {}, responses, flags), *p[6:])
+                     for p, (_, responses, flags, percentiles) in zip(templates, edges, strict=True)]  # fmt: skip
+    fixed.templates = (columns.percentiles, templates)
     return templates
 
 
@@ -449,27 +377,43 @@ def _node_templates(topology: Topology, fixed: _Fixed) -> list[tuple[bytes, ...]
     return fixed.node_templates
 
 
+def _json_items(values: list[Any]) -> list[bytes]:
+    """Each value as orjson writes it: one call for the list, cut at its commas (a number or null has none)."""
+    return orjson.dumps(values)[1:-1].split(b",") if values else []
+
+
+def _object(keys: Keys, values: list[bytes]) -> bytes:
+    return b"{" + b",".join([key + values[i] for key, i in keys]) + b"}"
+
+
 def topology_to_json(topology: Topology) -> bytes:
-    """orjson.dumps(topology_to_wire(topology)), written from kept bytes for a plan's build (above)."""
+    """orjson.dumps(topology_to_wire(topology)): for a plan's build, written from its templates (above); an edge
+    with traces or mirrored copies (more than the columns hold) from its EdgeStats."""
     fixed = _fixed(topology)
     columns, order = topology.columns, fixed.columns
     if columns is None or order is None:
         return orjson.dumps(topology_to_wire(topology))
-    numbers, ranks = _numbers(topology, columns)
-    sums, flag_sums = _json_items(numbers.sums), _json_items(numbers.flag_sums)
+    shares = columns.shares(topology.thresholds)
+    written = [_json_items(_rounded(values, digits)) for values, digits in (
+        (columns.rps, 4), (shares.success_rate, 5), (shares.error_rate_5xx, 5), (shares.rate_4xx, 5),
+        (shares.no_response_rate, 5), (columns.group_sums, 4), (columns.flag_sums, 4))]  # fmt: skip
+    sums, flag_sums = written[5], written[6]
     edges = [
         b"".join((p[0], rps, p[1], success, p[2], errors, p[3], client, p[4], none, p[5], sums[codes[0][1]],
                   p[6], _HEALTH_JSON[rank], p[7])) if len(p) == 8 else
         b"".join((p[0], rps, p[1], success, p[2], errors, p[3], client, p[4], none, p[5], _object(codes, sums),
                   p[6], _object(flags, flag_sums), p[7], _HEALTH_JSON[rank], p[8]))
         for p, codes, flags, rps, success, errors, client, none, rank in zip(
-            _edge_templates(topology, fixed, columns, order), order.response_keys, order.flag_keys,
-            *map(_json_items, numbers[:5]), numbers.health, strict=True,
+            _edge_templates(topology, fixed, columns, order), order.responses, order.flags, *written[:5],
+            shares.health.tolist(), strict=True,
         )
     ]  # fmt: skip
-    for i, edge in _whole_edges(topology, fixed, columns, order, ranks).items():
-        edges[i] = orjson.dumps(edge)
-    health, rps_in, rps_out = _node_numbers(fixed, columns.rps, ranks)
+    for i in {*columns.layout.apart, *(order.index[key] for key in topology.traces)}:
+        key = fixed.order[i]
+        stats = topology.stats[key]
+        edge_health = _HEALTH_BY_RANK[shares.health[i]]
+        edges[i] = orjson.dumps(edge_to_wire(topology, *key, stats, stats.shares(), edge_health))
+    health, rps_in, rps_out = _node_numbers(fixed, columns.rps, shares.health)
     nodes = [
         b"".join((p[0], _HEALTH_JSON[rank], p[1], into, p[2], out, p[3]))
         for p, rank, into, out in zip(

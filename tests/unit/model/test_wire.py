@@ -10,7 +10,7 @@ from observe.model.merge import merge_traces
 from observe.model.samples import VectorSample
 from observe.model.topology import MissingSource, Topology, build_topology, forget_plans
 from observe.model.trace_stats import EdgeTraceStats
-from observe.model.wire import WireTopology, _round, topology_to_json, topology_to_wire
+from observe.model.wire import _round, topology_to_json, topology_to_wire
 from observe.sources.istio_queries import parse_quantiles, parse_rates
 from tests.unit.bookinfo_samples import PRODUCTPAGE_SRC, REVIEWS, UNREACHED_REVIEWS, bookinfo_rates, rate, side
 
@@ -44,20 +44,20 @@ def _topology(factor: float, p99_ms: float, traces: bool = False) -> Topology:
     return merge_traces(topology, {pair: EdgeTraceStats(400, 8, 0.02, 10.0, 40.0, 70.0, ("ab" * 16,))}, 40.0)
 
 
-def _without_kept_fields(topology: Topology) -> WireTopology:
-    """The wire made whole: a graph that is not a plan's (a copy: not frozen) keeps no fixed fields."""
-    return topology_to_wire(replace(topology, graph=topology.graph.copy(), columns=None))
+def _without_kept_fields(topology: Topology) -> bytes:
+    """The answer made whole: a graph that is not a plan's (a copy: not frozen) keeps nothing."""
+    return orjson.dumps(topology_to_wire(replace(topology, graph=topology.graph.copy(), columns=None)))
 
 
 @pytest.mark.parametrize("traces", [False, True])
-def test_a_refresh_of_a_views_edges_is_the_wire_made_whole(traces: bool) -> None:
+def test_a_refresh_of_a_views_edges_is_the_answer_made_whole(traces: bool) -> None:
     forget_plans()
     first = _topology(1.0, 40.0)
-    topology_to_wire(first)  # the fixed fields of its graph's edges, kept
+    topology_to_json(first)  # its graph's templates, kept
     for factor, p99_ms in ((2.0, 40.0), (3.0, 90.0)):  # new rates; then a new percentile query too
         again = _topology(factor, p99_ms, traces)
         assert again.graph is first.graph
-        assert topology_to_wire(again) == _without_kept_fields(again)
+        assert topology_to_json(again) == _without_kept_fields(again)
         assert topology_to_wire(again)["edges"][0]["rps"] == factor * topology_to_wire(first)["edges"][0]["rps"]
     traced = {(e["source"], e["target"]): e for e in topology_to_wire(_topology(1.0, 40.0, True))["edges"]}
     assert traced["bookinfo/productpage/v1", "bookinfo/reviews/v2"]["seen_by"] == ["metrics", "traces"]
@@ -85,16 +85,15 @@ def _random_rates(rng: random.Random) -> list[VectorSample]:
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("graph", list(GraphType))
-def test_the_wire_from_columns_is_the_wire_from_each_edges_stats(graph: GraphType, seed: int) -> None:
-    """A plan's build rounds its numbers in bulk (numpy): the same JSON, byte for byte, as edge by edge."""
+def test_the_answer_from_columns_is_the_wire_from_each_edges_stats(graph: GraphType, seed: int) -> None:
+    """A plan's build rounds and writes its numbers in bulk: the same JSON, byte for byte, as edge by edge."""
     forget_plans()
     samples = _random_rates(random.Random(seed))
     for factor in (1.0, 3.0):  # a view's first build, then a refresh of its plan
         topology = build_topology(graph, parse_rates([VectorSample(s.labels, s.value * factor) for s in samples]),
                                   (), as_of=1.0, window_s=60)  # fmt: skip
         assert topology.columns is not None
-        by_edge = replace(topology, graph=topology.graph.copy(), columns=None)
-        assert orjson.dumps(topology_to_wire(topology)) == orjson.dumps(topology_to_wire(by_edge))
+        assert topology_to_json(topology) == _without_kept_fields(topology)
     edges = topology_to_wire(topology)["edges"]
     assert any(len(e["responses"]) > 1 for e in edges) and any(len(e["flags"]) > 1 for e in edges)
     assert any(e["mirror"] for e in edges) and any(e["rps"] is None or e["success_rate"] is None for e in edges)
