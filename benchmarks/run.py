@@ -337,12 +337,12 @@ LIMITS = """## What limits each figure
   answer's JSON, in threads that share the GIL and 2 cores with Prometheus, its scrapes and the exporter: the
   tail (p95) is mostly waiting for a core ("our CPU" is the process's own CPU time, which the contention for
   caches also inflates: the same work measures ~1.5× offline). The JSON is written from the columns: every
-  number rounded (numpy) and written (one orjson call per column) in bulk, then spliced between each edge's
-  and node's fixed fields, kept as JSON bytes with the plan's graph (model.wire.topology_to_json): ~2.5 µs
-  per edge and ~1 per node. Prometheus answers plain (OBSERVE_PROMETHEUS_GZIP is off): gzip cost it ~40 ms
-  and us ~10 ms more per 6 MB answer than sending it plain over loopback. A refresh that also brings a
-  percentile answer (every 30 s) adds its parse, its grouping and the percentile fields: ~100 ms at 10,000
-  edges.
+  number rounded (numpy) and written (one orjson call per column) in bulk, then spliced between the pieces
+  of each edge's and node's template, its fixed fields kept as JSON bytes with the plan's graph
+  (model.wire.topology_to_json): ~2.5 µs per edge and ~1 per node. Prometheus answers plain
+  (OBSERVE_PROMETHEUS_GZIP is off): gzip cost it ~40 ms and us ~10 ms more per 6 MB answer than sending it
+  plain over loopback. A refresh that also brings a percentile answer (every 30 s) adds its parse, its
+  grouping and the percentile pieces of the templates: ~100 ms at 10,000 edges.
 - Event-loop lag: the CPU work runs in threads, which hold the GIL in 5 ms slices; what holds it longer is one
   C call at a time: decoding an answer (~10 ms for 3 MB) and each collection of the garbage collector. A young
   one scans up to 20,000 objects (8-15 ms); one of gen 1, which holds what survived up to 10 young ones, takes
@@ -352,8 +352,9 @@ LIMITS = """## What limits each figure
   pre-aggregated bucket rates (one pod per workload here, so it saves less than on a real mesh).
 - Memory: the snapshot's parsed rows, the interned label objects, the parsed-series memo (raw label bytes
   per series), per view its plan (~2 KB per edge with its graph, column layout and percentile grouping, which
-  the view's topologies share) with its edges' fixed wire fields (~2 KB per edge), and its newest answer's
-  JSON bytes; answers for older snapshots are dropped when a view's next one is built.
+  the view's topologies share) with its answer's templates (each edge's and node's fixed fields as JSON
+  bytes: ~1.6 KB per edge at 10,000 edges), and its newest answer's JSON bytes; answers for older snapshots
+  are dropped when a view's next one is built.
 - 50 viewers: queries stay one set per refresh (the shared refresh); the API's latency is CPU: each distinct
   (graph, namespaces) answer is built and serialised per snapshot, on the same 2 cores as Prometheus.
 - OTLP ingest: protobuf decoding (upb) then one Python step per span for pairing and the sketches; JSON
