@@ -3,10 +3,10 @@
 Numbers are rounded for the wire (rates to 4 decimals, ratios to 5, latencies to 3) so payloads stay small
 and stable between refreshes. Absent values are null, never NaN or Infinity (which are not JSON).
 
-topology_to_wire gives the answer as dicts; topology_to_json its JSON (the API's answer), the same bytes
-orjson writes for those dicts. For a plan's build both read the per-edge columns (model.edge_columns) and
-start from each edge's and node's fixed fields, kept with the plan's graph: the dicts are copies of them with
-the numbers set; the JSON splices the numbers (written by one orjson call per column) between kept bytes.
+topology_to_wire gives the answer as dicts, each edge made from its EdgeStats (a snapshot keeps them);
+topology_to_json its JSON (the API's answer), the very bytes orjson writes for those dicts: for a plan's
+build, its numbers are read from the per-edge columns (model.edge_columns) and spliced between kept pieces of
+each edge's and node's JSON.
 """
 
 from __future__ import annotations
