@@ -50,8 +50,9 @@ Figures = dict[str, Any]
 
 
 def _view(rules: bool = False) -> ViewKey:
-    """The queries a topology view of GRAPH issues (keyed: istio_queries.keyed)."""
-    return TopologyService.view_key(GRAPH, WINDOW_S, rules)
+    """The queries a topology view of GRAPH sends: keyed (services.refresh, istio_queries.keyed)."""
+    plain = TopologyService.view_key(GRAPH, WINDOW_S, rules)
+    return ViewKey(keyed(plain.rates_query), keyed(plain.quantiles_query, keep=("quantile",)))
 
 
 def _timed_out(exc: requests.HTTPError) -> bool:

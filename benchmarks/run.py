@@ -315,8 +315,9 @@ def markdown(r: dict[str, Any]) -> str:
 
 LIMITS = """## What limits each figure
 
-- Parse: a view asks both queries keyed (istio_queries.keyed): Prometheus joins each series' labels into one
-  (label_join), so the answers at 10,000 edges are 6.2 MB instead of 15.3. Each is decoded once by msgspec
+- Parse: a view asks both queries keyed (istio_queries.keyed; plainly if a label value holds the separator):
+  Prometheus joins each series' labels into one (label_join), so the answers at 10,000 edges are 6.2 MB
+  instead of 15.3. Each is decoded once by msgspec
   into untracked structs (no work for the garbage collector), each sample's joined labels kept as the bytes
   Prometheus sent and its value read as a float in C; each distinct series is parsed once
   (sources.prometheus.ParsedSeries), so what a steady refresh adds per sample is copying and hashing ~100

@@ -19,13 +19,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from observe.errors import SourceUnavailable
 from observe.model.samples import QuantileHead, RateHead, Rows
 from observe.model.topology import MissingSource
 from observe.services.telemetry import SelfMetrics
-from observe.sources.istio_queries import quantile_head, rate_head
+from observe.sources.istio_queries import KEY_SEPARATOR, UNKEYABLE, Unkeyable, keyed, quantile_head, rate_head
 from observe.sources.ports import MetricsSource
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class SnapshotCache:
     _live: dict[ViewKey, _View] = field(default_factory=dict)
     _history: OrderedDict[tuple[ViewKey, float], Snapshot] = field(default_factory=OrderedDict)
     _history_inflight: dict[tuple[ViewKey, float], asyncio.Task[Snapshot]] = field(default_factory=dict)
+    _plain: set[str] = field(default_factory=set)  # queries asked plainly (see _rows)
 
     async def live(self, key: ViewKey) -> Snapshot:
         view = self._live.setdefault(key, _View(key))
@@ -126,9 +127,22 @@ class SnapshotCache:
                 self._history.popitem(last=False)
         return snap
 
-    async def _query(
-        self, kind: str, promql: str, at: float, parse: Callable[[dict[str, str]], H | None]
+    async def _rows(
+        self, kind: str, promql: str, at: float, parse: Callable[[dict[str, str]], H | Unkeyable | None]
     ) -> Rows[H]:
+        """The answer asked keyed (istio_queries.keyed: a third of the bytes), or plainly for a query whose series'
+        label values hold the key's separator: found by the first answer, which is then asked again plainly."""
+        if promql not in self._plain:
+            rows = await self._query(kind, keyed(promql, ("quantile",) if kind == "quantiles" else ()), at, parse)
+            if UNKEYABLE not in rows.heads:
+                return cast(Rows[H], rows)
+            self._plain.add(promql)
+            log.warning("label values hold %r: this view's %s are asked plainly from now on", KEY_SEPARATOR, kind)
+        return cast(Rows[H], await self._query(kind, promql, at, parse))
+
+    async def _query(
+        self, kind: str, promql: str, at: float, parse: Callable[[dict[str, str]], H | Unkeyable | None]
+    ) -> Rows[H | Unkeyable]:
         self.metrics.queries.labels(kind).inc()
         try:
             return await self.source.query_parsed(promql, at, self.policy.query_timeout_s, parse)
@@ -138,8 +152,8 @@ class SnapshotCache:
 
     async def _fetch(self, key: ViewKey, at: float, previous: Snapshot | None, *, with_quantiles: bool) -> Snapshot:
         rates, quantiles = await asyncio.gather(
-            self._query("rates", key.rates_query, at, rate_head),
-            self._query("quantiles", key.quantiles_query, at, quantile_head) if with_quantiles else _no_rows(),
+            self._rows("rates", key.rates_query, at, rate_head),
+            self._rows("quantiles", key.quantiles_query, at, quantile_head) if with_quantiles else _no_rows(),
             return_exceptions=True,
         )
         missing: list[MissingSource] = []

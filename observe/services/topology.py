@@ -25,7 +25,7 @@ from observe.model.wire import WireTopology, topology_to_json
 from observe.services.refresh import Snapshot, SnapshotCache, ViewKey
 from observe.services.rules import RulesProbe
 from observe.services.traces import TraceService
-from observe.sources.istio_queries import keyed, quantiles_query, rates_query
+from observe.sources.istio_queries import quantiles_query, rates_query
 
 TraceView = tuple[dict[EdgeKey, EdgeTraceStats], float]  # per-edge trace statistics, seconds they cover
 
@@ -51,8 +51,7 @@ class TopologyService:
 
     @staticmethod
     def view_key(graph: GraphType, window_s: float, rules: bool = False) -> ViewKey:
-        rates, quantiles = rates_query(graph, window_s, rules=rules), quantiles_query(graph, window_s, rules=rules)
-        return ViewKey(keyed(rates), keyed(quantiles, keep=("quantile",)))
+        return ViewKey(rates_query(graph, window_s, rules=rules), quantiles_query(graph, window_s, rules=rules))
 
     async def snapshot(self, request: TopologyRequest) -> Snapshot:
         if request.at is None:

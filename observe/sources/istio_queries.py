@@ -130,9 +130,19 @@ def quantiles_query(
 
 # A keyed answer's one label: the values of these labels, in this order, joined by KEY_SEPARATOR (one order
 # for every graph type and both queries: a label a query does not group by is empty). Istio's label values are
-# Kubernetes names and label values, hosts, HTTP codes and Envoy flags: none holds a '|'.
+# Kubernetes names and label values, hosts, HTTP codes and Envoy flags, which hold no '|'; a series whose
+# values do anyway cannot be split back (UNKEYABLE), and its view is then asked plainly (services.refresh).
 KEY_LABEL = "observe_key"
 KEY_SEPARATOR = "|"
+
+
+class Unkeyable:
+    """The head of a keyed series whose key does not split into its labels."""
+
+    __slots__ = ()
+
+
+UNKEYABLE = Unkeyable()
 _KEY_ORDER = (*_FINE[:8], "destination_service", "request_protocol", *RESPONSE_LABELS)
 
 
@@ -150,8 +160,8 @@ def keyed_labels(labels: dict[str, str], keep: Sequence[str] = ()) -> dict[str, 
 
 
 def _unkeyed(labels: dict[str, str]) -> dict[str, str] | None:
-    """A keyed series' labels as the unkeyed query has them (an empty value is an absent label, as Prometheus
-    leaves it out); None for a key of the wrong shape."""
+    """A keyed series' labels as the plain query has them (an empty value is an absent label, as Prometheus
+    leaves it out); None for a key that does not split into them."""
     key = labels.get(KEY_LABEL)
     if key is None:
         return labels
@@ -232,22 +242,23 @@ def edge_labels(labels: dict[str, str]) -> EdgeLabels:
 _REPORTERS = {"source": Reporter.SOURCE}
 
 
-def rate_head(labels: dict[str, str]) -> RateHead | None:
-    """A rates sample's RequestRate fields but its value (MetricsSource.query_parsed memoises it per series);
-    None for a malformed key."""
+def rate_head(labels: dict[str, str]) -> RateHead | Unkeyable:
+    """A rates sample's RequestRate fields but its value (MetricsSource.query_parsed memoises it per series)."""
     plain = _unkeyed(labels)
     if plain is None:
-        return None
+        return UNKEYABLE
     return (
         edge_labels(plain), _REPORTERS.get(plain.get("reporter", ""), Reporter.DESTINATION),
         plain.get("response_code", "0"), plain.get("response_flags", "-"),
     )  # fmt: skip
 
 
-def quantile_head(labels: dict[str, str]) -> QuantileHead | None:
+def quantile_head(labels: dict[str, str]) -> QuantileHead | Unkeyable | None:
     plain = _unkeyed(labels)
-    quantile = None if plain is None else plain.get("quantile")
-    return None if plain is None or quantile is None else (edge_labels(plain), float(quantile))
+    if plain is None:
+        return UNKEYABLE
+    quantile = plain.get("quantile")
+    return None if quantile is None else (edge_labels(plain), float(quantile))
 
 
 # tuple.__new__ on the NamedTuple: its generated __new__ is a Python call per sample (tens of thousands)
@@ -262,10 +273,11 @@ def quantiles_from_rows(rows: Rows[QuantileHead]) -> list[LatencyQuantile]:
 
 
 def parse_rates(samples: list[VectorSample]) -> list[RequestRate]:
-    kept = [(head, s.value) for s in samples if (head := rate_head(s.labels)) is not None]
+    """The typed samples of a plain answer (a keyed series that does not split is left out)."""
+    kept = [(head, s.value) for s in samples if isinstance(head := rate_head(s.labels), tuple)]
     return rates_from_rows(Rows([head for head, _ in kept], [value for _, value in kept]))
 
 
 def parse_quantiles(samples: list[VectorSample]) -> list[LatencyQuantile]:
-    kept = [(head, s.value) for s in samples if (head := quantile_head(s.labels)) is not None]
+    kept = [(head, s.value) for s in samples if isinstance(head := quantile_head(s.labels), tuple)]
     return quantiles_from_rows(Rows([head for head, _ in kept], [value for _, value in kept]))

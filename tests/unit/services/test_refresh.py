@@ -6,8 +6,9 @@ from observe.model.ids import GraphType
 from observe.services.refresh import RefreshPolicy, SnapshotCache
 from observe.services.topology import TopologyRequest, TopologyService
 from observe.services.traces import TraceService
+from observe.sources.istio_queries import KEY_LABEL
 from tests.fakes.metrics import FakeMetricsSource
-from tests.unit.bookinfo_samples import bookinfo_rates
+from tests.unit.bookinfo_samples import PRODUCTPAGE_SRC, bookinfo_rates, rate, side
 
 
 class Clock:
@@ -162,3 +163,18 @@ async def test_background_refresh_keeps_views_warm_and_forgets_idle_ones() -> No
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_a_view_whose_label_values_hold_the_key_separator_is_asked_plainly() -> None:
+    """Answers come keyed (one label joining the others with '|'); a value holding a '|' cannot be split back,
+    so that answer is asked again plainly, and so are the view's next ones: nothing is lost."""
+    odd = side("destination", "odd|one-v1", "odd|one", "v1")
+    source = FakeMetricsSource(rates=[*bookinfo_rates(), rate(PRODUCTPAGE_SRC, odd, "odd.bookinfo", "200", 4.0)])
+    clock = Clock()
+    svc = service(source, clock, refresh_s=10)
+    for _ in range(2):
+        answer = await svc.wire(live())
+        assert {e["target"]: e["rps"] for e in answer["edges"]}["bookinfo/odd|one/v1"] == 4.0
+        clock.now += 11
+    sent = [query for query, _ in source.calls if "histogram_quantile" not in query]
+    assert [KEY_LABEL in query for query in sent] == [True, False, False]  # the first, again plainly, the next

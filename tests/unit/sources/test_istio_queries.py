@@ -4,6 +4,7 @@ from observe.sources.istio_queries import (
     KEY_LABEL,
     RULE_BUCKETS,
     RULE_REQUESTS,
+    UNKEYABLE,
     keyed,
     keyed_labels,
     parse_rates,
@@ -71,8 +72,10 @@ def test_keyed_series_parse_to_the_heads_of_the_plain_ones() -> None:
     assert quantile_head(keyed_labels({**PRODUCTPAGE_SRC, "quantile": "0.5"})) is None  # the quantile not kept
 
 
-def test_a_key_of_the_wrong_shape_leaves_its_series_out() -> None:
+def test_a_key_that_does_not_split_into_its_labels_is_told_apart() -> None:
+    """A label value holding the separator: services.refresh then asks that view plainly."""
     labels = keyed_labels(bookinfo_rates()[1].labels)
-    assert rate_head({KEY_LABEL: labels[KEY_LABEL] + "|extra"}) is None
+    assert rate_head({KEY_LABEL: labels[KEY_LABEL] + "|extra"}) is UNKEYABLE
+    assert quantile_head({KEY_LABEL: "a|b", "quantile": "0.5"}) is UNKEYABLE
     one = bookinfo_rates()[1]
     assert parse_rates([VectorSample({KEY_LABEL: "a|b"}, 1.0), one]) == parse_rates([one])
