@@ -5,6 +5,8 @@ same snapshot, so N viewers cost one query set per refresh. A request finds the 
 `refresh_s`), or joins the refresh already in flight, or starts one. A background loop keeps each view that was
 asked for within `idle_timeout_s` fresh, so viewers rarely wait. Percentiles are re-queried only when older than
 `percentile_refresh_s`. A failed query keeps the last good data, marks it stale and says what is missing.
+Both queries are asked keyed (istio_queries.keyed: each series' labels joined into one, a third of the bytes),
+or plainly for a view whose label values hold the key's separator.
 Past instants (`at`) are immutable: fetched once, kept in a bounded LRU.
 """
 
