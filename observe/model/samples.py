@@ -84,6 +84,17 @@ RateHead = tuple[EdgeLabels, Reporter, str, str]  # a RequestRate but its value
 QuantileHead = tuple[EdgeLabels, float]  # a LatencyQuantile but its value
 
 
+# tuple.__new__ on the NamedTuple: its generated __new__ is a Python call per sample (tens of thousands)
+def rates_from_rows(rows: Rows[RateHead]) -> list[RequestRate]:
+    new = tuple.__new__
+    return [new(RequestRate, (*head, value)) for head, value in zip(*rows, strict=True)]
+
+
+def quantiles_from_rows(rows: Rows[QuantileHead]) -> list[LatencyQuantile]:
+    new = tuple.__new__
+    return [new(LatencyQuantile, (*head, value)) for head, value in zip(*rows, strict=True)]
+
+
 @dataclass(frozen=True, slots=True)
 class RangeSeries:
     """One element of a range (matrix) answer: its labels and (unix seconds, value) points."""

@@ -35,7 +35,16 @@ from observe.model.edge_stats import EdgeShape, EdgeStats, Health, HealthThresho
 from observe.model.ids import UNKNOWN, GraphType, NodeKey
 from observe.model.nodes import destination_node, source_node
 from observe.model.quantiles import ENVOY_BUCKETS_MS
-from observe.model.samples import EdgeLabels, LatencyQuantile, QuantileHead, RateHead, Reporter, RequestRate, Rows
+from observe.model.samples import (
+    EdgeLabels,
+    LatencyQuantile,
+    QuantileHead,
+    RateHead,
+    Reporter,
+    RequestRate,
+    Rows,
+    rates_from_rows,
+)
 from observe.model.trace_stats import EdgeTraceStats
 
 EdgeKey = tuple[NodeKey, NodeKey]
@@ -295,8 +304,7 @@ def _plan(heads: list[RateHead], values: list[float], graph_type: GraphType, nam
     # The parser interns label objects and memoises each series' head, so for a steady mesh this compares
     # identical objects: one C pass over the answer.
     if plan is None or plan.heads != heads:
-        rates = [tuple.__new__(RequestRate, (*head, value)) for head, value in zip(heads, values, strict=True)]
-        plan = _PLANS[key] = _Plan(rates, heads, graph_type, namespaces)
+        plan = _PLANS[key] = _Plan(rates_from_rows(Rows(heads, values)), heads, graph_type, namespaces)
         while len(_PLANS) > _MAX_PLANS:
             _PLANS.popitem(last=False)
     return plan

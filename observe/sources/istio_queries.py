@@ -31,6 +31,8 @@ from observe.model.samples import (
     Rows,
     VectorSample,
     Workload,
+    quantiles_from_rows,
+    rates_from_rows,
 )
 from observe.sources.promql import AnyMatcher, OneOf, Suffix, by_clause, eq, quantiles_union, selector, sum_rate
 
@@ -259,17 +261,6 @@ def quantile_head(labels: dict[str, str]) -> QuantileHead | Unkeyable | None:
         return UNKEYABLE
     quantile = plain.get("quantile")
     return None if quantile is None else (edge_labels(plain), float(quantile))
-
-
-# tuple.__new__ on the NamedTuple: its generated __new__ is a Python call per sample (tens of thousands)
-def rates_from_rows(rows: Rows[RateHead]) -> list[RequestRate]:
-    new = tuple.__new__
-    return [new(RequestRate, (*head, value)) for head, value in zip(*rows, strict=True)]
-
-
-def quantiles_from_rows(rows: Rows[QuantileHead]) -> list[LatencyQuantile]:
-    new = tuple.__new__
-    return [new(LatencyQuantile, (*head, value)) for head, value in zip(*rows, strict=True)]
 
 
 def parse_rates(samples: list[VectorSample]) -> list[RequestRate]:
