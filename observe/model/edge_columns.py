@@ -105,7 +105,6 @@ class ColumnShares(NamedTuple):
     rate_4xx: Floats
     no_response_rate: Floats
     success_rate: Floats
-    idle: npt.NDArray[np.bool_]
     health: Ints
 
 
@@ -133,4 +132,4 @@ class EdgeColumns:
             health = np.select(  # HealthThresholds.classify, as ranks: idle 0, healthy 1, degraded 2, failing 3
                 [idle, success >= thresholds.healthy, success >= thresholds.degraded], [0, 1, 2], default=3
             ).astype(np.intp)
-        return ColumnShares(errors, client, none, success, idle, health)
+        return ColumnShares(errors, client, none, success, health)
